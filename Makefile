@@ -18,12 +18,13 @@ DEB_PKGS := gcc make pkg-config libncurses-dev libvterm-dev libcurl4-openssl-dev
             libuv1-dev libcmocka-dev libssl-dev clang
 PC_PKGS  := ncursesw vterm libcurl jansson libwebsockets sqlite3 libuv libcrypto
 
+BINDIR  ?= bin
 ifeq ($(SAN),1)
-BUILD   := build/san
+BUILD   ?= build/san
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 OPT     := -O1 -g
 else
-BUILD   := build/rel
+BUILD   ?= build/rel
 SANFLAGS :=
 OPT     := -O2 -g
 endif
@@ -66,7 +67,7 @@ SCREEN_BIN := $(patsubst tests/screen/%.c,$(BUILD)/tests/%,$(SCREEN_SRC))
 BENCH_BIN  := $(patsubst tests/bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 LIBTEST    := $(BUILD)/libqdtest.a
 
-BINS := bin/qdeck bin/qdeckd
+BINS := $(BINDIR)/qdeck $(BINDIR)/qdeckd
 
 .PHONY: all deps run check test-unit test-api test-screen bench install clean fuzz screenshots
 all: deps $(BINS)
@@ -108,12 +109,12 @@ $(LIBCLIENT): $(call obj,$(CLIENT_SRC))
 $(LIBTEST): $(call obj,$(TESTLIB_SRC)) $(LIBCOMMON)
 	@rm -f $@; ar rcs $@ $(call obj,$(TESTLIB_SRC))
 
-bin/qdeckd: $(BUILD)/server/main.o $(LIBSERVER) $(LIBCOMMON)
-	@mkdir -p bin
+$(BINDIR)/qdeckd: $(BUILD)/server/main.o $(LIBSERVER) $(LIBCOMMON)
+	@mkdir -p $(BINDIR)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-bin/qdeck: $(BUILD)/tui/main.o $(LIBCLIENT) $(LIBCOMMON)
-	@mkdir -p bin
+$(BINDIR)/qdeck: $(BUILD)/tui/main.o $(LIBCLIENT) $(LIBCOMMON)
+	@mkdir -p $(BINDIR)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 TEST_LIBS := $(LIBTEST) $(LIBCLIENT) $(LIBSERVER) $(LIBCOMMON)
@@ -132,28 +133,28 @@ $(BUILD)/bench/%: $(BUILD)/tests/bench/%.o $(TEST_LIBS)
 
 # --- run, test, bench ------------------------------------------------------------
 run: all
-	./bin/qdeck
+	./$(BINDIR)/qdeck
 
 # Every test binary runs even when one fails; tests/run-tests prints the closing
 # "N passed, N failed" line and exits non-zero on any failure.
 check: all $(UNIT_BIN) $(API_BIN) $(SCREEN_BIN)
-	@QDECK_BIN=$(CURDIR)/bin/qdeck QDECKD_BIN=$(CURDIR)/bin/qdeckd \
+	@QDECK_BIN=$(abspath $(BINDIR))/qdeck QDECKD_BIN=$(abspath $(BINDIR))/qdeckd \
 	  sh tests/run-tests $(UNIT_BIN) $(API_BIN) $(SCREEN_BIN)
 
 test-unit: all $(UNIT_BIN)
 	@sh tests/run-tests $(UNIT_BIN)
 test-api: all $(API_BIN)
-	@QDECKD_BIN=$(CURDIR)/bin/qdeckd sh tests/run-tests $(API_BIN)
+	@QDECKD_BIN=$(abspath $(BINDIR))/qdeckd sh tests/run-tests $(API_BIN)
 test-screen: all $(SCREEN_BIN)
-	@QDECK_BIN=$(CURDIR)/bin/qdeck QDECKD_BIN=$(CURDIR)/bin/qdeckd sh tests/run-tests $(SCREEN_BIN)
+	@QDECK_BIN=$(abspath $(BINDIR))/qdeck QDECKD_BIN=$(abspath $(BINDIR))/qdeckd sh tests/run-tests $(SCREEN_BIN)
 
 # Screen tests write screenshots/ as they run.
 screenshots: all $(SCREEN_BIN)
-	@QDECK_BIN=$(CURDIR)/bin/qdeck QDECKD_BIN=$(CURDIR)/bin/qdeckd QD_SCREENSHOTS=$(CURDIR)/screenshots \
+	@QDECK_BIN=$(abspath $(BINDIR))/qdeck QDECKD_BIN=$(abspath $(BINDIR))/qdeckd QD_SCREENSHOTS=$(CURDIR)/screenshots \
 	  sh tests/run-tests $(SCREEN_BIN)
 
 bench: all $(BENCH_BIN)
-	@for b in $(BENCH_BIN); do echo "== $$b"; QDECK_BIN=$(CURDIR)/bin/qdeck QDECKD_BIN=$(CURDIR)/bin/qdeckd $$b || exit 1; done
+	@for b in $(BENCH_BIN); do echo "== $$b"; QDECK_BIN=$(abspath $(BINDIR))/qdeck QDECKD_BIN=$(abspath $(BINDIR))/qdeckd $$b || exit 1; done
 
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 fuzz: deps
@@ -165,7 +166,7 @@ fuzz: deps
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 bin/qdeck bin/qdeckd $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 $(BINDIR)/qdeck $(BINDIR)/qdeckd $(DESTDIR)$(PREFIX)/bin/
 
 clean:
 	rm -rf build bin
