@@ -44,6 +44,7 @@ typedef struct {
 	int price_per_hour_cents;
 	char *task_id;
 	int64_t created_ms, updated_ms;
+	int64_t version;
 	bool is_actionable;
 	char *action_required;
 	int64_t actionable_until_ms;   /* 0 when none */

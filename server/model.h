@@ -100,6 +100,14 @@ int64_t model_last_event_id(Db *db);
  * transport uses it to wake WebSocket streams. */
 void model_set_event_hook(Db *db, void (*hook)(void *ud, int64_t newest_id), void *ud);
 
+/* Called after the COMMIT of every allocation state change (the terminal
+ * module ends sessions of allocations that leave `active`). */
+void model_set_state_hook(Db *db, void (*hook)(void *ud, const char *alloc_id, AllocState state),
+                          void *ud);
+/* The allocation's scratch directory on this host (created on demand), where
+ * its terminal sessions start; caller frees. NULL if unknown id. */
+char *model_allocation_workdir(Db *db, const char *alloc_id);
+
 /* Terminal tokens (issue 4): mint for an active allocation p may reach, and
  * consume (single use, constant-time compare, expiry checked). */
 json_t *model_terminal_token_mint(Db *db, const Principal *p, const char *alloc_id,
