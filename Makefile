@@ -18,13 +18,14 @@ DEB_PKGS := gcc make pkg-config libncurses-dev libvterm-dev libcurl4-openssl-dev
             libuv1-dev libcmocka-dev libssl-dev clang
 PC_PKGS  := ncursesw vterm libcurl jansson libwebsockets sqlite3 libuv libcrypto
 
-BINDIR  ?= bin
 ifeq ($(SAN),1)
 BUILD   ?= build/san
+BINDIR  ?= build/san/bin
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 OPT     := -O1 -g
 else
 BUILD   ?= build/rel
+BINDIR  ?= bin
 SANFLAGS :=
 OPT     := -O2 -g
 endif
