@@ -121,4 +121,13 @@ bool model_terminal_token_consume(Db *db, const char *token, char *alloc_id_out,
  * thing is due (for the timer), or -1 when nothing is pending. */
 int64_t model_reconcile(Db *db, double speed);
 
+/* Appended by the domain layer. */
+/* Adds n_allocations synthetic allocations (for benchmarks) in one transaction,
+ * seeding the demo catalog first if the database is empty. They hold no GPUs and
+ * write no events. Returns the number added, -1 on error. */
+int db_seed_bulk(Db *db, int n_allocations, ApiError *err);
+/* The speed new deadlines and step timings are scaled by (model_reconcile also
+ * records the speed it is called with). speed <= 0 is ignored. */
+void db_set_speed(Db *db, double speed);
+
 #endif

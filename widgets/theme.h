@@ -45,7 +45,8 @@ typedef enum {
 
 typedef enum { THEME_MONO, THEME_8, THEME_256 } ThemeDepth;
 
-/* Call after initscr(). force_mono: NO_COLOR set or --no-color given. */
+/* Call after initscr(). force_mono: --no-color given (a non-empty NO_COLOR
+ * in the environment is honoured here too). */
 void theme_init(bool force_mono);
 ThemeDepth theme_depth(void);
 attr_t theme_attr(ThemeRole role);

@@ -1,0 +1,222 @@
+/* Unit tests for widgets/modal (confirm with Cancel as the default for
+ * destructive actions, required reason input, callback once, no nested loop)
+ * and widgets/form (text / select / checkbox fields, required fields). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <curses.h>
+#include <locale.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "keymaps/keymap.h"
+#include "widgets/form.h"
+#include "widgets/modal.h"
+#include "widgets/theme.h"
+
+static SCREEN *scr;
+static FILE *scr_out, *scr_in;
+
+static int screen_up(void **state)
+{
+	(void)state;
+	scr_out = fopen("/dev/null", "w");
+	scr_in = fopen("/dev/null", "r");
+	scr = newterm("xterm-256color", scr_out, scr_in);
+	assert_non_null(scr);
+	resizeterm(24, 80);
+	theme_set_ascii(false);
+	theme_init(false);
+	assert_int_equal(keymap_load_defaults(), 0);
+	return 0;
+}
+
+static int screen_down(void **state)
+{
+	(void)state;
+	endwin();
+	delscreen(scr);
+	fclose(scr_out);
+	fclose(scr_in);
+	return 0;
+}
+
+/* A key as the loop delivers it: looked up in the widget's context. */
+static WidgetResult press(Widget *w, int key, bool is_keycode)
+{
+	KeyEvent ev = {.action = keymap_lookup(w->klass->keymap_context, key, is_keycode), .key = key,
+	               .is_keycode = is_keycode};
+	return widget_key(w, &ev);
+}
+
+static int calls;
+static ModalOutcome last;
+static void done(void *ud, Modal *m, ModalOutcome o)
+{
+	(void)m;
+	(void)ud;
+	calls++;
+	last = o;
+}
+
+static bool window_has(WINDOW *win, const char *needle)
+{
+	char buf[256];
+	for (int y = 0; y < getmaxy(win); y++) {
+		mvwinnstr(win, y, 0, buf, getmaxx(win) < 255 ? getmaxx(win) : 255);
+		if (strstr(buf, needle))
+			return true;
+	}
+	return false;
+}
+
+static void test_destructive_confirm_defaults_to_cancel(void **state)
+{
+	(void)state;
+	Modal *m = modal_confirm_new("Release allocation", "Release train-llama (a1)?\nThe GPUs go back to the pool.",
+	                             "Release", true);
+	calls = 0;
+	modal_set_callback(m, done, NULL);
+	assert_int_equal(modal_focus(m), 2); /* Cancel */
+	widget_draw(modal_widget(m));
+	assert_true(window_has(modal_widget(m)->win, "train-llama (a1)"));
+	assert_true(window_has(modal_widget(m)->win, "[ Cancel ]"));
+	/* a stray letter does nothing; Enter on the default cancels */
+	assert_int_equal(press(modal_widget(m), 'x', false), W_HANDLED);
+	assert_int_equal(modal_outcome(m), MODAL_PENDING);
+	assert_true(press(modal_widget(m), '\n', false) & W_CLOSE);
+	assert_int_equal(modal_outcome(m), MODAL_CANCELLED);
+	assert_int_equal(calls, 1);
+	assert_int_equal(last, MODAL_CANCELLED);
+	/* decided once: more keys change nothing, the callback does not run again */
+	press(modal_widget(m), '\n', false);
+	assert_int_equal(calls, 1);
+	modal_free(&m);
+
+	m = modal_confirm_new("Release allocation", "Release?", "Release", true);
+	modal_set_callback(m, done, NULL);
+	calls = 0;
+	press(modal_widget(m), KEY_LEFT, true); /* to Release */
+	assert_int_equal(modal_focus(m), 1);
+	widget_draw(modal_widget(m));
+	assert_true(window_has(modal_widget(m)->win, "[ Release ]"));
+	assert_true(press(modal_widget(m), '\r', false) & W_CLOSE);
+	assert_int_equal(modal_outcome(m), MODAL_ACCEPTED);
+	assert_int_equal(calls, 1);
+	modal_free(&m);
+
+	/* Esc cancels from anywhere */
+	m = modal_confirm_new("Restart", "Restart?", "Restart", false);
+	assert_int_equal(modal_focus(m), 1); /* not destructive: the action is the default */
+	press(modal_widget(m), 27, false);
+	assert_int_equal(modal_outcome(m), MODAL_CANCELLED);
+	modal_free(&m);
+}
+
+static void test_required_reason(void **state)
+{
+	(void)state;
+	ModalSpec spec = {
+		.title = "Force release",
+		.body = "Force-release a3? The node will be drained.",
+		.accept_label = "Force release",
+		.cancel_label = "Cancel",
+		.danger = true,
+		.input_label = "Reason",
+		.input_required = true,
+	};
+	Modal *m = modal_new(&spec);
+	assert_int_equal(modal_focus(m), 0); /* starts in the reason */
+	/* accept with a blank reason is refused, visibly */
+	assert_false(press(modal_widget(m), '\n', false) & W_CLOSE);
+	assert_int_equal(modal_outcome(m), MODAL_PENDING);
+	widget_draw(modal_widget(m));
+	assert_true(window_has(modal_widget(m)->win, "A reason is required."));
+	/* typing goes to the input, even keys the keymap binds (q, j) */
+	const char *reason = "stuck job";
+	for (const char *p = reason; *p; p++)
+		press(modal_widget(m), (unsigned char)*p, false);
+	assert_string_equal(modal_input(m), "stuck job");
+	widget_draw(modal_widget(m));
+	assert_false(window_has(modal_widget(m)->win, "A reason is required."));
+	/* Tab to the buttons: Release then Cancel */
+	press(modal_widget(m), '\t', false);
+	assert_int_equal(modal_focus(m), 1);
+	press(modal_widget(m), '\t', false);
+	assert_int_equal(modal_focus(m), 2);
+	press(modal_widget(m), KEY_BTAB, true);
+	assert_true(press(modal_widget(m), '\n', false) & W_CLOSE);
+	assert_int_equal(modal_outcome(m), MODAL_ACCEPTED);
+	assert_string_equal(modal_input(m), "stuck job");
+	modal_free(&m);
+}
+
+static void test_form_fields(void **state)
+{
+	(void)state;
+	WINDOW *win = newwin(16, 60, 2, 2);
+	Form *f = form_new(win, "Launch allocation");
+	int name = form_add_text(f, "Name", NULL, 32, true);
+	const char *skus[] = {"H100 SXM", "A100 80G", "L40S"};
+	int sku = form_add_select(f, "SKU", skus, 3, 0);
+	int ssh = form_add_checkbox(f, "Attach SSH key", true);
+	form_set_buttons(f, "Launch", "Cancel");
+	assert_int_equal(form_field_count(f), 3);
+	assert_int_equal(form_focus(f), name);
+	/* submitting with the required name empty: refused, error shown */
+	assert_false(press(form_widget(f), '\n', false) & W_CLOSE);
+	assert_int_equal(form_outcome(f), FORM_PENDING);
+	widget_draw(form_widget(f));
+	assert_true(window_has(win, "Name is required"));
+	for (const char *p = "job-1"; *p; p++)
+		press(form_widget(f), (unsigned char)*p, false);
+	assert_string_equal(form_text(f, name), "job-1");
+	press(form_widget(f), '\t', false);
+	assert_int_equal(form_focus(f), sku);
+	press(form_widget(f), KEY_RIGHT, true);
+	press(form_widget(f), KEY_RIGHT, true);
+	press(form_widget(f), KEY_RIGHT, true); /* wraps */
+	assert_int_equal(form_selected(f, sku), 0);
+	press(form_widget(f), KEY_LEFT, true);
+	assert_string_equal(form_selected_label(f, sku), "L40S");
+	press(form_widget(f), KEY_DOWN, true);
+	assert_int_equal(form_focus(f), ssh);
+	press(form_widget(f), ' ', false);
+	assert_false(form_checked(f, ssh));
+	widget_draw(form_widget(f));
+	assert_true(window_has(win, "L40S"));
+	assert_true(window_has(win, "[ ] no"));
+	/* Tab to Launch, then Cancel, then around to the first field */
+	press(form_widget(f), '\t', false);
+	assert_int_equal(form_focus(f), 3);
+	press(form_widget(f), KEY_RIGHT, true);
+	assert_int_equal(form_focus(f), 4);
+	press(form_widget(f), '\t', false);
+	assert_int_equal(form_focus(f), 0);
+	/* a server-side error puts the focus back on the field */
+	form_set_error(f, sku, "sold out");
+	assert_int_equal(form_focus(f), sku);
+	widget_draw(form_widget(f));
+	assert_true(window_has(win, "error: sold out"));
+	assert_true(press(form_widget(f), '\n', false) & W_CLOSE);
+	assert_int_equal(form_outcome(f), FORM_SUBMITTED);
+	form_reopen(f);
+	assert_int_equal(form_outcome(f), FORM_PENDING);
+	press(form_widget(f), 27, false);
+	assert_int_equal(form_outcome(f), FORM_CANCELLED);
+	form_free(&f);
+	delwin(win);
+}
+
+int main(void)
+{
+	setlocale(LC_ALL, "C.UTF-8");
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_destructive_confirm_defaults_to_cancel),
+		cmocka_unit_test(test_required_reason),
+		cmocka_unit_test(test_form_fields),
+	};
+	return cmocka_run_group_tests(tests, screen_up, screen_down);
+}

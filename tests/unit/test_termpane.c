@@ -1,0 +1,326 @@
+/* Unit tests for widgets/termpane: what libvterm parses lands in the grid
+ * (colours, attributes, wide characters, cursor, alternate screen, title,
+ * scrollback, copy), keys map to the bytes a shell expects, and drawing goes
+ * only through curses: nothing the shell sends reaches the outer terminal. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "widgets/termpane.h"
+
+#define FEED(p, s) termpane_write((p), (s), strlen(s))
+
+static int setup(void **state)
+{
+	(void)state;
+	if (!setlocale(LC_CTYPE, "C.UTF-8"))
+		setlocale(LC_CTYPE, "en_US.UTF-8");
+	return 0;
+}
+
+static void test_text_and_cursor(void **state)
+{
+	TermPane *p = termpane_new(5, 20);
+	char buf[64];
+	int r, c;
+	(void)state;
+
+	FEED(p, "hello\r\nworld");
+	termpane_row_text(p, 0, buf, sizeof(buf));
+	assert_string_equal(buf, "hello");
+	termpane_row_text(p, 1, buf, sizeof(buf));
+	assert_string_equal(buf, "world");
+	assert_true(termpane_cursor(p, &r, &c));
+	assert_int_equal(r, 1);
+	assert_int_equal(c, 5);
+	FEED(p, "\x1b[4;10HX\x1b[?25l");
+	assert_false(termpane_cursor(p, &r, &c));
+	assert_int_equal(r, 3);
+	assert_int_equal(c, 10);
+	termpane_row_text(p, 3, buf, sizeof(buf));
+	assert_string_equal(buf, "         X");
+	termpane_free(&p);
+	assert_null(p);
+}
+
+static void test_sgr_colours(void **state)
+{
+	TermPane *p = termpane_new(3, 40);
+	TermPaneCell cell;
+	(void)state;
+
+	FEED(p, "\x1b[1;31mA\x1b[0;4;38;5;200mB\x1b[0;7;38;2;10;20;30;48;5;17mC\x1b[0mD");
+	assert_true(termpane_cell(p, 0, 0, &cell));
+	assert_int_equal(cell.ch, 'A');
+	assert_int_equal(cell.fg, TERMPANE_COLOR_INDEX(1));
+	assert_true(cell.attrs & TERMPANE_BOLD);
+	termpane_cell(p, 0, 1, &cell);
+	assert_int_equal(cell.fg, TERMPANE_COLOR_INDEX(200));
+	assert_true(cell.attrs & TERMPANE_UNDERLINE);
+	assert_false(cell.attrs & TERMPANE_BOLD);
+	termpane_cell(p, 0, 2, &cell);
+	assert_int_equal(cell.fg, TERMPANE_COLOR_RGB(10, 20, 30));
+	assert_int_equal(cell.bg, TERMPANE_COLOR_INDEX(17));
+	assert_true(cell.attrs & TERMPANE_REVERSE);
+	termpane_cell(p, 0, 3, &cell);
+	assert_int_equal(cell.fg, TERMPANE_COLOR_DEFAULT);
+	assert_int_equal(cell.bg, TERMPANE_COLOR_DEFAULT);
+	assert_int_equal(cell.attrs, 0);
+	termpane_free(&p);
+}
+
+static void test_wide_chars(void **state)
+{
+	TermPane *p = termpane_new(3, 10);
+	TermPaneCell cell;
+	char buf[64];
+	int r, c;
+	(void)state;
+
+	FEED(p, "a\xe4\xb8\xad" "b\xf0\x9f\x98\x80"); /* a 中 b 😀 */
+	termpane_cell(p, 0, 1, &cell);
+	assert_int_equal(cell.ch, 0x4E2D);
+	assert_int_equal(cell.width, 2);
+	termpane_cell(p, 0, 2, &cell);
+	assert_int_equal(cell.width, 0);
+	termpane_cell(p, 0, 3, &cell);
+	assert_int_equal(cell.ch, 'b');
+	termpane_cell(p, 0, 4, &cell);
+	assert_int_equal(cell.ch, 0x1F600);
+	termpane_cursor(p, &r, &c);
+	assert_int_equal(c, 6);
+	termpane_row_text(p, 0, buf, sizeof(buf));
+	assert_string_equal(buf, "a\xe4\xb8\xad" "b\xf0\x9f\x98\x80");
+	/* Overwriting the right half of a wide char blanks its left half. */
+	FEED(p, "\x1b[1;3HZ");
+	termpane_cell(p, 0, 1, &cell);
+	assert_int_equal(cell.width, 1);
+	assert_int_equal(cell.ch, 0);
+	termpane_free(&p);
+}
+
+static void test_alternate_screen(void **state)
+{
+	TermPane *p = termpane_new(4, 20);
+	char buf[64];
+	(void)state;
+
+	FEED(p, "shell prompt");
+	assert_false(termpane_altscreen(p));
+	FEED(p, "\x1b[?1049h\x1b[Hfull screen app");
+	assert_true(termpane_altscreen(p));
+	termpane_row_text(p, 0, buf, sizeof(buf));
+	assert_string_equal(buf, "full screen app");
+	FEED(p, "\x1b[?1049l");
+	assert_false(termpane_altscreen(p));
+	termpane_row_text(p, 0, buf, sizeof(buf));
+	assert_string_equal(buf, "shell prompt");
+	termpane_free(&p);
+}
+
+static void test_title_sanitized(void **state)
+{
+	TermPane *p = termpane_new(4, 20);
+	(void)state;
+
+	FEED(p, "\x1b]0;build \xc2\x9b" "2J done\x07");
+	assert_null(strchr(termpane_title(p), 0x1b));
+	assert_null(strstr(termpane_title(p), "\xc2\x9b"));
+	assert_non_null(strstr(termpane_title(p), "build"));
+	FEED(p, "\x1b]2;plain\x1b\\");
+	assert_string_equal(termpane_title(p), "plain");
+	termpane_free(&p);
+}
+
+static void test_scrollback_and_copy(void **state)
+{
+	TermPane *p = termpane_new(3, 20);
+	char buf[64], *sel;
+	(void)state;
+
+	for (int i = 0; i < 10; i++) {
+		snprintf(buf, sizeof(buf), "line %d\r\n", i);
+		FEED(p, buf);
+	}
+	/* Rows: "line 8", "line 9", "" → 8 lines went to history. */
+	assert_int_equal(termpane_scrollback_lines(p), 8);
+	termpane_row_text(p, 0, buf, sizeof(buf));
+	assert_string_equal(buf, "line 8");
+	assert_int_equal(termpane_scroll(p, 3), 3);
+	termpane_row_text(p, 0, buf, sizeof(buf));
+	assert_string_equal(buf, "line 5");
+	assert_false(termpane_cursor(p, NULL, NULL));
+	termpane_select(p, 1, 0);
+	sel = termpane_selection_text(p);
+	assert_string_equal(sel, "line 5\nline 6\n");
+	free(sel);
+	/* New output keeps a scrolled-back view on the same text. */
+	FEED(p, "line 10\r\n");
+	termpane_row_text(p, 0, buf, sizeof(buf));
+	assert_string_equal(buf, "line 5");
+	assert_int_equal(termpane_scroll(p, -100), 0);
+	assert_int_equal(termpane_scroll(p, 1000), termpane_scrollback_lines(p));
+	termpane_free(&p);
+}
+
+static void test_resize_keeps_cursor_line(void **state)
+{
+	TermPane *p = termpane_new(10, 20);
+	char buf[64];
+	int r, c;
+	(void)state;
+
+	for (int i = 0; i < 8; i++) {
+		snprintf(buf, sizeof(buf), "%sl%d", i ? "\r\n" : "", i);
+		FEED(p, buf);
+	}
+	termpane_resize(p, 4, 10);
+	termpane_cursor(p, &r, &c);
+	assert_int_equal(r, 3);
+	termpane_row_text(p, 3, buf, sizeof(buf));
+	assert_string_equal(buf, "l7");
+	termpane_resize(p, 0, 5000); /* clamped */
+	termpane_size(p, &r, &c);
+	assert_int_equal(r, 1);
+	assert_int_equal(c, 1000);
+	termpane_free(&p);
+}
+
+static void test_keys(void **state)
+{
+	TermPane *p = termpane_new(3, 20);
+	char out[32];
+	size_t n;
+	(void)state;
+
+	n = termpane_key(p, 'x', false, out, sizeof(out));
+	assert_int_equal(n, 1);
+	assert_int_equal(out[0], 'x');
+	n = termpane_key(p, 0xE9, false, out, sizeof(out)); /* é as UTF-8 */
+	assert_int_equal(n, 2);
+	assert_memory_equal(out, "\xc3\xa9", 2);
+	n = termpane_key(p, 3, false, out, sizeof(out)); /* Ctrl-C */
+	assert_int_equal(n, 1);
+	assert_int_equal(out[0], 3);
+	n = termpane_key(p, KEY_UP, true, out, sizeof(out));
+	assert_int_equal(n, 3);
+	assert_memory_equal(out, "\x1b[A", 3);
+	FEED(p, "\x1b[?1h"); /* application cursor keys (vi, less) */
+	n = termpane_key(p, KEY_UP, true, out, sizeof(out));
+	assert_int_equal(n, 3);
+	assert_memory_equal(out, "\x1bOA", 3);
+	n = termpane_key(p, '\r', false, out, sizeof(out));
+	assert_int_equal(n, 1);
+	assert_int_equal(out[0], '\r');
+	n = termpane_key(p, KEY_F(5), true, out, sizeof(out));
+	assert_true(n > 2 && out[0] == 0x1b);
+	assert_int_equal(termpane_key(p, KEY_MOUSE, true, out, sizeof(out)), 0);
+	termpane_free(&p);
+}
+
+static char reply_buf[64];
+static size_t reply_len;
+static void on_reply(void *ud, const char *b, size_t n)
+{
+	(void)ud;
+	if (reply_len + n < sizeof(reply_buf)) {
+		memcpy(reply_buf + reply_len, b, n);
+		reply_len += n;
+	}
+}
+
+static void test_replies(void **state)
+{
+	TermPane *p = termpane_new(3, 20);
+	(void)state;
+
+	termpane_set_reply(p, on_reply, NULL);
+	FEED(p, "ab\x1b[6n"); /* cursor position report */
+	reply_buf[reply_len] = '\0';
+	assert_string_equal(reply_buf, "\x1b[1;3R");
+	termpane_free(&p);
+}
+
+/* Draws into a real curses screen whose output goes to a file, then checks
+ * cells with mvwin_wch and that the shell's escape payloads never appear in
+ * what curses wrote. */
+static void test_draw_is_cells_only(void **state)
+{
+	FILE *out = tmpfile(), *in = fopen("/dev/null", "r");
+	SCREEN *scr;
+	TermPane *p = termpane_new(6, 30);
+	cchar_t cc;
+	wchar_t wch[8];
+	attr_t attrs;
+	short pair;
+	char *data;
+	long len;
+	int drawn;
+	(void)state;
+
+	assert_non_null(out);
+	scr = newterm("xterm-256color", out, in);
+	assert_non_null(scr);
+	set_term(scr);
+	start_color();
+	use_default_colors();
+	termpane_set_depth(p, THEME_256);
+	FEED(p, "\x1b]52;c;U0VDUkVU\x07"           /* clipboard write attempt */
+	        "\x1b]0;TITLEPAYLOAD\x07"         /* title: stored, not forwarded */
+	        "\x1bP+q544e\x1b\\"               /* DCS query */
+	        "\x1b[31mred\x1b[0m \xe4\xb8\xad\r\n"
+	        "\x1b[?1049h\x1b[?1049l");
+	drawn = termpane_draw(p, stdscr, 0, 0);
+	assert_int_equal(drawn, 6);
+	wnoutrefresh(stdscr);
+	doupdate();
+	mvwin_wch(stdscr, 0, 0, &cc);
+	getcchar(&cc, wch, &attrs, &pair, NULL);
+	assert_int_equal(wch[0], L'r');
+	mvwin_wch(stdscr, 0, 4, &cc);
+	getcchar(&cc, wch, &attrs, &pair, NULL);
+	assert_int_equal(wch[0], 0x4E2D);
+	/* Nothing changed: nothing is redrawn. */
+	assert_int_equal(termpane_draw(p, stdscr, 0, 0), 0);
+	FEED(p, "x");
+	assert_int_equal(termpane_draw(p, stdscr, 0, 0), 1);
+	endwin();
+	delscreen(scr);
+	fflush(out);
+	len = ftell(out);
+	data = calloc(1, (size_t)len + 1);
+	rewind(out);
+	assert_int_equal(fread(data, 1, (size_t)len, out), (size_t)len);
+	assert_null(memmem(data, (size_t)len, "U0VDUkVU", 8));
+	assert_null(memmem(data, (size_t)len, "TITLEPAYLOAD", 12));
+	assert_null(memmem(data, (size_t)len, "544e", 4));
+	assert_null(memmem(data, (size_t)len, "\x1b]52", 4));
+	assert_non_null(memmem(data, (size_t)len, "red", 3));
+	free(data);
+	fclose(out);
+	fclose(in);
+	termpane_free(&p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_text_and_cursor),
+	    cmocka_unit_test(test_sgr_colours),
+	    cmocka_unit_test(test_wide_chars),
+	    cmocka_unit_test(test_alternate_screen),
+	    cmocka_unit_test(test_title_sanitized),
+	    cmocka_unit_test(test_scrollback_and_copy),
+	    cmocka_unit_test(test_resize_keeps_cursor_line),
+	    cmocka_unit_test(test_keys),
+	    cmocka_unit_test(test_replies),
+	    cmocka_unit_test(test_draw_is_cells_only),
+	};
+	return cmocka_run_group_tests(tests, setup, NULL);
+}

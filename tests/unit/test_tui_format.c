@@ -1,0 +1,138 @@
+/* Unit tests for the console's own formatting: OSC 52 encoding (plain and
+ * tmux passthrough) and the shared row formatting of allocations. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <locale.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "net/model.h"
+#include "tui/osc52.h"
+#include "tui/views_common.h"
+
+static void test_osc52_plain(void **state)
+{
+	(void)state;
+	QdBuf b;
+	qdbuf_init(&b);
+	assert_int_equal(osc52_encode("ssh -p 22", 9, false, &b), 0);
+	assert_string_equal(qdbuf_cstr(&b), "\033]52;c;c3NoIC1wIDIy\a");
+	qdbuf_reset(&b);
+	/* Padding: 1 and 2 trailing bytes. */
+	assert_int_equal(osc52_encode("a", 1, false, &b), 0);
+	assert_string_equal(qdbuf_cstr(&b), "\033]52;c;YQ==\a");
+	qdbuf_reset(&b);
+	assert_int_equal(osc52_encode("ab", 2, false, &b), 0);
+	assert_string_equal(qdbuf_cstr(&b), "\033]52;c;YWI=\a");
+	qdbuf_done(&b);
+}
+
+static void test_osc52_tmux(void **state)
+{
+	(void)state;
+	QdBuf b;
+	qdbuf_init(&b);
+	assert_int_equal(osc52_encode("abc", 3, true, &b), 0);
+	assert_string_equal(qdbuf_cstr(&b), "\033Ptmux;\033\033]52;c;YWJj\a\033\\");
+	qdbuf_done(&b);
+}
+
+static void test_osc52_too_long(void **state)
+{
+	(void)state;
+	QdBuf b;
+	qdbuf_init(&b);
+	static char big[OSC52_MAX_TEXT + 2];
+	memset(big, 'x', sizeof big - 1);
+	assert_int_equal(osc52_encode(big, sizeof big - 1, false, &b), -1);
+	assert_int_equal(b.len, 0);
+	qdbuf_done(&b);
+}
+
+static Allocation sample(void)
+{
+	Allocation a;
+	memset(&a, 0, sizeof a);
+	static char empty[] = "";
+	char **strs[] = { &a.id, &a.name, &a.org_id, &a.project_id, &a.project_name, &a.owner_id,
+	                  &a.owner_name, &a.failure_code, &a.failure_message, &a.release_failed_code,
+	                  &a.release_failed_message, &a.node_id, &a.node_name, &a.region, &a.sku_id,
+	                  &a.sku_name, &a.gpu_model, &a.image_name, &a.network_name, &a.runtime_bundle,
+	                  &a.runtime_version, &a.runtime_state, &a.ssh_command, &a.task_id,
+	                  &a.action_required };
+	for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++)
+		*strs[i] = empty;
+	return a;
+}
+
+static void test_views_cells(void **state)
+{
+	(void)state;
+	Allocation a = sample();
+	char buf[256];
+	a.state = ALLOC_ACTIVE;
+	a.sku_name = "H100 SXM slice";
+	a.gpu_count = 2;
+	views_state(&a, false, buf, sizeof buf);
+	assert_string_equal(buf, "● active");
+	views_state(&a, true, buf, sizeof buf);
+	assert_string_equal(buf, "* active");
+	views_sku(&a, false, buf, sizeof buf);
+	assert_string_equal(buf, "H100 SXM slice ×2");
+	views_sku(&a, true, buf, sizeof buf);
+	assert_string_equal(buf, "H100 SXM slice x2");
+	views_price(498, buf, sizeof buf);
+	assert_string_equal(buf, "$4.98");
+	views_runtime(&a, true, buf, sizeof buf);
+	assert_string_equal(buf, "-");
+	views_storage(&a, buf, sizeof buf);
+	assert_string_equal(buf, "scratch only");
+}
+
+static void test_views_failed_row_shows_reason(void **state)
+{
+	(void)state;
+	Allocation a = sample();
+	char buf[256];
+	a.state = ALLOC_RELEASE_FAILED;
+	a.release_failed_code = "storage_detach_timeout";
+	a.release_failed_message = "volume busy\033[31m";
+	a.runtime_bundle = "pytorch";
+	views_runtime(&a, false, buf, sizeof buf);
+	/* The reason replaces the runtime, and the ESC from the server is made visible. */
+	assert_non_null(strstr(buf, "storage_detach_timeout: volume busy"));
+	assert_null(strchr(buf, '\033'));
+}
+
+static void test_views_age_minutes(void **state)
+{
+	(void)state;
+	char buf[16];
+	views_age(1000, 1000 + 59 * 1000, buf, sizeof buf);
+	assert_string_equal(buf, "<1m");
+	views_age(0, 5000, buf, sizeof buf);
+	assert_string_equal(buf, "<1m");
+	views_age(1000, 1000 + 12 * 60000, buf, sizeof buf);
+	assert_string_equal(buf, "12m");
+	views_age(1000, 1000 + 3 * 3600000LL, buf, sizeof buf);
+	assert_string_equal(buf, "3h");
+	views_age(1000, 1000 + 5 * 86400000LL, buf, sizeof buf);
+	assert_string_equal(buf, "5d");
+}
+
+int main(void)
+{
+	setlocale(LC_ALL, "C.UTF-8");
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_osc52_plain),
+		cmocka_unit_test(test_osc52_tmux),
+		cmocka_unit_test(test_osc52_too_long),
+		cmocka_unit_test(test_views_cells),
+		cmocka_unit_test(test_views_failed_row_shows_reason),
+		cmocka_unit_test(test_views_age_minutes),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

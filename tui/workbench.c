@@ -1,0 +1,625 @@
+/* workbench — the landing screen: live and actionable allocations (or all of
+ * them in History), a table over the store, kept live by a store listener.
+ *
+ * Rows are store indices (the store's insertion order is stable and records
+ * are replaced in place), so a row never holds a pointer that a live update
+ * could free. The listener only records which ids changed; the work happens
+ * in wb_sync() right before the next draw or key: a changed row that stays in
+ * the view is redrawn alone, anything else rebuilds the row list. */
+#include "tui/workbench.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common/util.h"
+#include "tui/triage.h"
+#include "tui/views_common.h"
+#include "widgets/draw.h"
+#include "widgets/table.h"
+#include "widgets/theme.h"
+
+typedef enum { C_NAME, C_STATE, C_SKU, C_NODE, C_RUNTIME, C_STORAGE, C_AGE, C_PRICE, C_COUNT } Col;
+
+static const TableColumn all_columns[C_COUNT] = {
+	[C_NAME] = { "NAME", 12, 3, false },       [C_STATE] = { "STATE", 16, 0, false },
+	[C_SKU] = { "SKU / GPUS", 20, 0, false },  [C_NODE] = { "NODE", 14, 0, false },
+	[C_RUNTIME] = { "RUNTIME / REASON", 12, 4, false },
+	[C_STORAGE] = { "STORAGE", 14, 0, false }, [C_AGE] = { "AGE", 4, 0, true },
+	[C_PRICE] = { "$/H", 7, 0, true },
+};
+
+/* Which columns fit: everything from 112 columns, no storage from 96, and
+ * at 80 columns name, state, SKU, runtime/reason, age and price. */
+static const Col cols_wide[] = { C_NAME, C_STATE, C_SKU, C_NODE, C_RUNTIME, C_STORAGE, C_AGE, C_PRICE };
+static const Col cols_mid[] = { C_NAME, C_STATE, C_SKU, C_NODE, C_RUNTIME, C_AGE, C_PRICE };
+static const Col cols_narrow[] = { C_NAME, C_STATE, C_SKU, C_RUNTIME, C_AGE, C_PRICE };
+
+#define WB_PENDING_MAX 16
+
+typedef struct {
+	Widget base;
+	App *app;
+	Store *store;
+	Table *table;
+	WINDOW *table_win;
+	const Col *cols;
+	int ncols;
+	int top_lines;           /* title (+ band) above the table */
+
+	bool history;            /* all states instead of live + actionable */
+	size_t *rows;            /* store indices in the view's source */
+	size_t nrows, cap;
+	long *pos_of;            /* store index -> row, -1 when not a row */
+	size_t pos_cap;
+	size_t needs_action;     /* release_failed rows in the store (admin band) */
+
+	bool rebuild;            /* full rebuild at the next sync */
+	char *pending[WB_PENDING_MAX];
+	int npending;
+
+	char *filter_before;     /* the filter when "/" was pressed (Esc restores it) */
+} Workbench;
+
+/* --- the rows ------------------------------------------------------------- */
+
+static bool in_view(const Workbench *wb, const Allocation *a)
+{
+	/* Seed 003: the server decides what is actionable; never the client clock. */
+	return wb->history || (a->is_actionable && a->archived_at_ms == 0);
+}
+
+static const Allocation *row_alloc(const Workbench *wb, size_t row)
+{
+	return store_allocation_at(wb->store, wb->rows[row]);
+}
+
+static void rebuild_rows(Workbench *wb)
+{
+	size_t n = store_allocation_count(wb->store);
+	if (n > wb->cap) {
+		wb->cap = n + n / 2 + 64;
+		wb->rows = xrealloc(wb->rows, wb->cap * sizeof *wb->rows);
+	}
+	if (n > wb->pos_cap) {
+		wb->pos_cap = n + n / 2 + 64;
+		wb->pos_of = xrealloc(wb->pos_of, wb->pos_cap * sizeof *wb->pos_of);
+	}
+	wb->nrows = 0;
+	wb->needs_action = 0;
+	for (size_t i = 0; i < n; i++) {
+		const Allocation *a = store_allocation_at(wb->store, i);
+		if (a->state == ALLOC_RELEASE_FAILED)
+			wb->needs_action++;
+		if (in_view(wb, a)) {
+			wb->pos_of[i] = (long)wb->nrows;
+			wb->rows[wb->nrows++] = i;
+		} else {
+			wb->pos_of[i] = -1;
+		}
+	}
+}
+
+static void clear_pending(Workbench *wb)
+{
+	for (int i = 0; i < wb->npending; i++)
+		free(wb->pending[i]);
+	wb->npending = 0;
+}
+
+/* Finds the store index of a record by pointer (ids are unique in the store). */
+static long store_index_of(const Store *s, const Allocation *a)
+{
+	size_t n = store_allocation_count(s);
+	for (size_t i = n; i-- > 0;)
+		if (store_allocation_at(s, i) == a)
+			return (long)i;
+	return -1;
+}
+
+static bool sort_depends_on_mutable(const Workbench *wb)
+{
+	int sc = table_sort_col(wb->table);
+	if (sc < 0 || sc >= wb->ncols)
+		return false;
+	Col c = wb->cols[sc];
+	return c != C_NAME && c != C_SKU && c != C_AGE && c != C_PRICE;
+}
+
+/* Brings the rows in line with the store before anything reads them. */
+static void wb_sync(Workbench *wb)
+{
+	if (!wb->rebuild && wb->npending == 0)
+		return;
+	bool full = wb->rebuild;
+	size_t n = store_allocation_count(wb->store);
+	if (!full && n > wb->pos_cap)
+		full = true; /* new records */
+	for (int i = 0; !full && i < wb->npending; i++) {
+		const Allocation *a = store_allocation(wb->store, wb->pending[i]);
+		long idx = a ? store_index_of(wb->store, a) : -1;
+		if (idx < 0 || (size_t)idx >= wb->pos_cap) {
+			full = true;
+			break;
+		}
+		bool was = wb->pos_of[idx] >= 0;
+		if (was != in_view(wb, a)) {
+			full = true;
+			break;
+		}
+		if (was) {
+			table_row_changed(wb->table, (size_t)wb->pos_of[idx]);
+			if (sort_depends_on_mutable(wb))
+				full = true;
+		}
+	}
+	if (!full) {
+		/* The admin band counts release_failed rows; recount cheaply. */
+		wb->needs_action = triage_count(wb->store);
+	} else {
+		rebuild_rows(wb);
+		table_refresh(wb->table);
+	}
+	wb->rebuild = false;
+	clear_pending(wb);
+}
+
+static void on_store(void *ud, StoreKind kind, const char *id)
+{
+	Workbench *wb = ud;
+	if (!(kind & (STORE_ALLOC | STORE_RESET)))
+		return;
+	if ((kind & STORE_RESET) || !id || wb->npending == WB_PENDING_MAX) {
+		wb->rebuild = true;
+		clear_pending(wb);
+	} else if (!wb->rebuild) {
+		wb->pending[wb->npending++] = xstrdup(id);
+	}
+	wb->base.dirty = true;
+	app_invalidate(wb->app);
+}
+
+/* --- the table's source ------------------------------------------------------- */
+
+static size_t src_count(void *ctx) { return ((Workbench *)ctx)->nrows; }
+
+static const char *src_row_id(void *ctx, size_t row) { return row_alloc(ctx, row)->id; }
+
+static const char *src_cell(void *ctx, size_t row, int col, char *buf, size_t sz)
+{
+	Workbench *wb = ctx;
+	const Allocation *a = row_alloc(wb, row);
+	bool ascii = app_ascii(wb->app);
+	switch (wb->cols[col]) {
+	case C_NAME:
+		return a->name[0] ? a->name : a->id;
+	case C_STATE:
+		views_state(a, ascii, buf, sz);
+		return buf;
+	case C_SKU:
+		views_sku(a, ascii, buf, sz);
+		return buf;
+	case C_NODE:
+		views_node(a, ascii, buf, sz);
+		return buf;
+	case C_RUNTIME:
+		views_runtime(a, ascii, buf, sz);
+		return buf;
+	case C_STORAGE:
+		views_storage(a, buf, sz);
+		return buf;
+	case C_AGE:
+		views_age(a->created_ms, qd_now_ms(), buf, sz);
+		return buf;
+	case C_PRICE:
+		views_price(a->price_per_hour_cents, buf, sz);
+		return buf;
+	case C_COUNT:
+		break;
+	}
+	return "";
+}
+
+static const char *src_haystack(void *ctx, size_t row, char *buf, size_t sz)
+{
+	Workbench *wb = ctx;
+	const Allocation *a = row_alloc(wb, row);
+	char sku[128], rt[256];
+	views_sku(a, false, sku, sizeof sku);
+	views_runtime(a, false, rt, sizeof rt);
+	snprintf(buf, sz, "%s %s %s %s %s %s %s %s %s", a->name, a->id, alloc_state_name(a->state), sku,
+	         a->node_name, a->region, rt, a->owner_name, a->project_name);
+	return buf;
+}
+
+static int cmp_int64(int64_t x, int64_t y) { return x < y ? -1 : x > y; }
+
+static int src_compare(void *ctx, size_t ra, size_t rb, int col)
+{
+	Workbench *wb = ctx;
+	const Allocation *a = row_alloc(wb, ra), *b = row_alloc(wb, rb);
+	int c = 0;
+	switch (wb->cols[col]) {
+	case C_NAME:
+		c = strcasecmp(a->name, b->name);
+		break;
+	case C_STATE:
+		c = strcmp(alloc_state_name(a->state), alloc_state_name(b->state));
+		break;
+	case C_SKU:
+		c = strcasecmp(a->sku_name, b->sku_name);
+		if (!c)
+			c = a->gpu_count - b->gpu_count;
+		break;
+	case C_NODE:
+		c = strcasecmp(a->node_name, b->node_name);
+		break;
+	case C_RUNTIME: {
+		char x[256], y[256];
+		views_runtime(a, false, x, sizeof x);
+		views_runtime(b, false, y, sizeof y);
+		c = strcasecmp(x, y);
+		break;
+	}
+	case C_STORAGE: {
+		long long sa = 0, sb = 0;
+		for (int i = 0; i < a->storage_count; i++)
+			sa += a->storage[i].size_gb;
+		for (int i = 0; i < b->storage_count; i++)
+			sb += b->storage[i].size_gb;
+		c = cmp_int64(sa, sb);
+		break;
+	}
+	case C_AGE:
+		/* Older first when ascending, like `ls -t` reversed: age grows. */
+		c = cmp_int64(b->created_ms, a->created_ms);
+		break;
+	case C_PRICE:
+		c = a->price_per_hour_cents - b->price_per_hour_cents;
+		break;
+	case C_COUNT:
+		break;
+	}
+	return c ? c : strcmp(a->id, b->id);
+}
+
+static ThemeRole src_row_role(void *ctx, size_t row)
+{
+	const Allocation *a = row_alloc(ctx, row);
+	return a->state == ALLOC_RELEASED ? ROLE_DIM : ROLE_DEFAULT;
+}
+
+static ThemeRole src_cell_role(void *ctx, size_t row, int col)
+{
+	Workbench *wb = ctx;
+	const Allocation *a = row_alloc(wb, row);
+	if (wb->cols[col] == C_STATE)
+		return (ThemeRole)views_state_role(a->state);
+	if (wb->cols[col] == C_RUNTIME && alloc_state_is_failure(a->state))
+		return ROLE_STATE_FAILED;
+	return ROLE_DEFAULT;
+}
+
+static const TableSourceClass wb_source = {
+	.count = src_count,
+	.row_id = src_row_id,
+	.cell = src_cell,
+	.haystack = src_haystack,
+	.compare = src_compare,
+	.row_role = src_row_role,
+	.cell_role = src_cell_role,
+};
+
+/* --- layout --------------------------------------------------------------------- */
+
+static void pick_columns(int width, const Col **cols, int *n)
+{
+	if (width >= 112) {
+		*cols = cols_wide;
+		*n = (int)QD_ARRAY_LEN(cols_wide);
+	} else if (width >= 96) {
+		*cols = cols_mid;
+		*n = (int)QD_ARRAY_LEN(cols_mid);
+	} else {
+		*cols = cols_narrow;
+		*n = (int)QD_ARRAY_LEN(cols_narrow);
+	}
+}
+
+/* (Re)creates the table window and, when the column set changes, the table
+ * itself, carrying filter, sort (by logical column), selection and scroll. */
+static void layout(Workbench *wb)
+{
+	int rows = LINES > 2 ? LINES - 1 : 1;
+	if (!wb->base.win)
+		wb->base.win = newwin(rows, COLS, 0, 0);
+	else {
+		wresize(wb->base.win, rows, COLS);
+		mvwin(wb->base.win, 0, 0);
+	}
+	bool band = app_is_admin(wb->app) && wb->needs_action > 0;
+	wb->top_lines = band ? 2 : 1;
+	if (wb->table_win)
+		delwin(wb->table_win);
+	int th = rows - wb->top_lines;
+	wb->table_win = derwin(wb->base.win, th > 1 ? th : 1, COLS, th > 1 ? wb->top_lines : 0, 0);
+
+	const Col *cols;
+	int n;
+	pick_columns(COLS, &cols, &n);
+	if (wb->table && cols == wb->cols) {
+		table_set_window(wb->table, wb->table_win);
+		return;
+	}
+	TableColumn tc[C_COUNT];
+	for (int i = 0; i < n; i++)
+		tc[i] = all_columns[cols[i]];
+	TableState st = { 0 };
+	Col sort_logical = C_COUNT;
+	bool had = wb->table != NULL;
+	if (had) {
+		table_save_state(wb->table, &st);
+		if (st.sort_col >= 0 && st.sort_col < wb->ncols)
+			sort_logical = wb->cols[st.sort_col];
+		table_free(&wb->table);
+	}
+	wb->cols = cols;
+	wb->ncols = n;
+	wb->table = table_new(wb->table_win, &wb_source, wb, tc, n);
+	table_set_focused(wb->table, true);
+	if (had) {
+		st.sort_col = -1;
+		for (int i = 0; i < n; i++)
+			if (cols[i] == sort_logical)
+				st.sort_col = i;
+		table_restore_state(wb->table, &st);
+	}
+	table_state_done(&st);
+}
+
+/* --- drawing ----------------------------------------------------------------------- */
+
+static void update_empty_text(Workbench *wb)
+{
+	Session *s = app_session(wb->app);
+	const char *msg = session_message(s);
+	char text[512];
+	const char *f = table_filter(wb->table);
+	switch (session_state(s)) {
+	case SESSION_CONNECTING:
+	case SESSION_LOADING:
+		if (!session_fully_loaded(s)) {
+			snprintf(text, sizeof text, "Loading allocations%s %zu loaded so far",
+			         app_ascii(wb->app) ? "..." : "…", store_allocation_count(wb->store));
+			table_set_empty_text(wb->table, text);
+			return;
+		}
+		break;
+	case SESSION_UNAUTHORIZED:
+		snprintf(text, sizeof text,
+		         "Signed out (401). %s. The token file is $XDG_CONFIG_HOME/quarterdeck/token (mode 0600); "
+		         "then restart qdeck.",
+		         msg && *msg ? msg : "The server refused the token: set QDECK_TOKEN or write the token file");
+		table_set_empty_text(wb->table, text);
+		return;
+	case SESSION_FORBIDDEN:
+		table_set_empty_text(wb->table, "Restricted (403): your role may not list allocations here.");
+		return;
+	case SESSION_RATE_LIMITED:
+		snprintf(text, sizeof text, "Rate limited (429): %s", msg && *msg ? msg : "waiting to retry");
+		table_set_empty_text(wb->table, text);
+		return;
+	case SESSION_ERROR:
+		snprintf(text, sizeof text, "Error: %s", msg && *msg ? msg : "the server answered with an error");
+		table_set_empty_text(wb->table, text);
+		return;
+	case SESSION_RECONNECTING:
+		if (store_allocation_count(wb->store) == 0) {
+			snprintf(text, sizeof text, "Cannot reach the server: %s", msg && *msg ? msg : "retrying");
+			table_set_empty_text(wb->table, text);
+			return;
+		}
+		break;
+	case SESSION_LIVE:
+		break;
+	}
+	if (f[0])
+		snprintf(text, sizeof text, "No allocations match '%s'. Ctrl-U clears the filter.", f);
+	else if (wb->history)
+		snprintf(text, sizeof text, "No allocations yet. n launches one.");
+	else
+		snprintf(text, sizeof text, "No live workloads. H shows history, n launches one.");
+	table_set_empty_text(wb->table, text);
+}
+
+static void wb_draw(Widget *w)
+{
+	Workbench *wb = (Workbench *)w;
+	wb_sync(wb);
+	bool band = app_is_admin(wb->app) && wb->needs_action > 0;
+	if ((band ? 2 : 1) != wb->top_lines)
+		layout(wb);
+	update_empty_text(wb);
+
+	bool ascii = app_ascii(wb->app);
+	const char *sep = ascii ? "|" : "·";
+	Session *s = app_session(wb->app);
+	char title[512];
+	int len = snprintf(title, sizeof title, " %s %s %zu of %zu", wb->history ? "History" : "Workloads",
+	                   wb->history ? "(all states)" : "(live & actionable)", table_view_count(wb->table),
+	                   wb->nrows);
+	if (!session_fully_loaded(s) && len < (int)sizeof title)
+		len += snprintf(title + len, sizeof title - (size_t)len, " %s loading%s %zu loaded", sep,
+		                ascii ? "..." : "…", store_allocation_count(wb->store));
+	if (session_state(s) == SESSION_RECONNECTING && store_allocation_count(wb->store) > 0 &&
+	    len < (int)sizeof title)
+		len += snprintf(title + len, sizeof title - (size_t)len, " %s reconnecting: showing last data", sep);
+	const char *f = table_filter(wb->table);
+	if (f[0] && len < (int)sizeof title)
+		len += snprintf(title + len, sizeof title - (size_t)len, " %s filter: %s", sep, f);
+	int sc = table_sort_col(wb->table);
+	if (sc >= 0 && sc < wb->ncols && len < (int)sizeof title)
+		snprintf(title + len, sizeof title - (size_t)len, " %s sort: %s %s", sep,
+		         all_columns[wb->cols[sc]].title, table_sort_desc(wb->table) ? "desc" : "asc");
+	draw_text_pad(w->win, 0, 0, COLS, title, ROLE_HEADER, false);
+	if (band) {
+		char b[256];
+		snprintf(b, sizeof b, " %s Needs action: %zu release_failed allocation%s fleet-wide %s A to triage",
+		         ascii ? "!" : "⚠", wb->needs_action, wb->needs_action == 1 ? "" : "s", sep);
+		draw_text_pad(w->win, 1, 0, COLS, b, ROLE_STATUS_WARN, false);
+	}
+	widget_draw(table_widget(wb->table));
+	/* The table draws through a derived window: make the parent's refresh copy it. */
+	touchwin(w->win);
+}
+
+/* --- keys ---------------------------------------------------------------------------- */
+
+static const char *selected_id(Workbench *wb)
+{
+	return table_selected_id(wb->table);
+}
+
+static void filter_changed(void *ud, const char *text)
+{
+	Workbench *wb = ud;
+	wb_sync(wb);
+	table_set_filter(wb->table, text);
+	app_invalidate(wb->app);
+}
+
+static void filter_done(void *ud, bool submitted, const char *text)
+{
+	Workbench *wb = ud;
+	if (!submitted)
+		table_set_filter(wb->table, wb->filter_before ? wb->filter_before : "");
+	free(wb->filter_before);
+	wb->filter_before = NULL;
+	app_invalidate(wb->app);
+}
+
+static WidgetResult wb_key(Widget *w, const KeyEvent *ev)
+{
+	Workbench *wb = (Workbench *)w;
+	wb_sync(wb);
+	const char *id = selected_id(wb);
+	switch (ev->action) {
+	case ACTION_OPEN:
+		if (!id)
+			return W_HANDLED;
+		app_open_detail(wb->app, id);
+		return W_HANDLED | W_REDRAW;
+	case ACTION_FILTER:
+		free(wb->filter_before);
+		wb->filter_before = xstrdup(table_filter(wb->table));
+		app_prompt(wb->app, "/", table_filter(wb->table), filter_changed, filter_done, wb);
+		return W_HANDLED | W_REDRAW;
+	case ACTION_CLEAR_FILTER:
+		table_set_filter(wb->table, "");
+		return W_HANDLED | W_REDRAW;
+	case ACTION_BACK:
+		if (table_filter(wb->table)[0]) {
+			table_set_filter(wb->table, "");
+			return W_HANDLED | W_REDRAW;
+		}
+		return W_IGNORED;
+	case ACTION_VIEW_HISTORY:
+		wb->history = !wb->history;
+		wb->rebuild = true;
+		wb_sync(wb);
+		app_message(wb->app, false, wb->history ? "History: all states, released included (H returns)"
+		                                        : "Workloads: live and actionable (H shows history)");
+		return W_HANDLED | W_REDRAW;
+	case ACTION_RELEASE:
+		app_release(wb->app, id);
+		return W_HANDLED | W_REDRAW;
+	case ACTION_FORCE_RELEASE:
+		app_force_release(wb->app, id);
+		return W_HANDLED | W_REDRAW;
+	case ACTION_COPY_SSH: {
+		const Allocation *a = id ? store_allocation(wb->store, id) : NULL;
+		if (!a)
+			return W_HANDLED;
+		app_copy(wb->app, a->ssh_command, "SSH command");
+		return W_HANDLED | W_REDRAW;
+	}
+	case ACTION_RESTART:
+		app_message(wb->app, true, "restart is not available in this build of the console yet");
+		return W_HANDLED | W_REDRAW;
+	case ACTION_TERMINAL:
+		app_open_terminal(wb->app, id);
+		return W_HANDLED | W_REDRAW;
+	default:
+		break;
+	}
+	WidgetResult r = widget_key(table_widget(wb->table), ev);
+	return r;
+}
+
+static void wb_resize(Widget *w) { layout((Workbench *)w); }
+
+static void wb_destroy(Widget *w)
+{
+	Workbench *wb = (Workbench *)w;
+	store_unlisten(wb->store, on_store, wb);
+	table_free(&wb->table);
+	if (wb->table_win)
+		delwin(wb->table_win);
+	if (wb->base.win)
+		delwin(wb->base.win);
+	clear_pending(wb);
+	free(wb->rows);
+	free(wb->pos_of);
+	free(wb->filter_before);
+}
+
+static const WidgetClass wb_class = {
+	.name = "workbench",
+	.draw = wb_draw,
+	.key = wb_key,
+	.resize = wb_resize,
+	.destroy = wb_destroy,
+	.keymap_context = "table",
+};
+
+static void wb_free(void *obj)
+{
+	Workbench *wb = obj;
+	wb_destroy(&wb->base);
+	free(wb);
+}
+
+static void wb_describe(void *obj, char *mode, size_t msz, char *hints, size_t hsz)
+{
+	Workbench *wb = obj;
+	snprintf(mode, msz, "%s", wb->history ? "History" : "Workloads");
+	const char *sep = app_ascii(wb->app) ? "|" : "·";
+	snprintf(hints, hsz, "Enter open %s / filter %s s sort %s r release %s H %s %s? help", sep, sep, sep,
+	         sep, wb->history ? "live" : "history", sep);
+}
+
+static bool wb_command(void *obj, Action a, const char *arg)
+{
+	Workbench *wb = obj;
+	if (a == ACTION_FILTER && arg && *arg) {
+		wb_sync(wb);
+		table_set_filter(wb->table, arg);
+		return true;
+	}
+	return false;
+}
+
+void workbench_open(App *app)
+{
+	Workbench *wb = xcalloc(1, sizeof *wb);
+	wb->base.klass = &wb_class;
+	wb->app = app;
+	wb->store = app_store(app);
+	wb->rebuild = true;
+	layout(wb);
+	store_listen(wb->store, on_store, wb);
+	AppLayer l = { .w = &wb->base, .obj = wb, .free_obj = wb_free, .describe = wb_describe,
+	               .command = wb_command, .full = true };
+	app_push(app, &l);
+}

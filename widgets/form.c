@@ -1,0 +1,395 @@
+/* form — labelled text / select / checkbox fields plus Submit and Cancel. */
+#include "widgets/form.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/sanitize.h"
+#include "common/util.h"
+#include "widgets/cmdline.h"
+#include "widgets/draw.h"
+
+typedef enum { FIELD_TEXT, FIELD_SELECT, FIELD_CHECK } FieldKind;
+
+typedef struct {
+	FieldKind kind;
+	char *label;
+	bool required;
+	Cmdline *text;   /* FIELD_TEXT */
+	char **options;  /* FIELD_SELECT */
+	int noptions;
+	int selected;
+	bool checked;    /* FIELD_CHECK */
+	char *error;     /* shown under the field; NULL = none */
+} Field;
+
+struct Form {
+	Widget w;
+	char *title;
+	char *note;
+	char *submit;
+	char *cancel;
+	Field *f;
+	int n, cap;
+	int focus; /* 0..n-1 fields, n submit, n+1 cancel */
+	FormOutcome outcome;
+	FormDoneFn done;
+	void *ud;
+};
+
+static const WidgetClass form_class;
+
+Form *form_new(WINDOW *win, const char *title)
+{
+	Form *f = xcalloc(1, sizeof *f);
+	f->w.klass = &form_class;
+	f->w.win = win;
+	f->w.dirty = true;
+	f->title = title ? xstrdup(title) : NULL;
+	f->submit = xstrdup("Submit");
+	f->cancel = xstrdup("Cancel");
+	return f;
+}
+
+static void free_options(Field *fd)
+{
+	for (int i = 0; i < fd->noptions; i++)
+		free(fd->options[i]);
+	free(fd->options);
+	fd->options = NULL;
+	fd->noptions = 0;
+}
+
+static void form_destroy(Widget *w)
+{
+	Form *f = (Form *)w;
+	for (int i = 0; i < f->n; i++) {
+		free(f->f[i].label);
+		free(f->f[i].error);
+		cmdline_free(&f->f[i].text);
+		free_options(&f->f[i]);
+	}
+	free(f->f);
+	free(f->title);
+	free(f->note);
+	free(f->submit);
+	free(f->cancel);
+	free(f);
+}
+
+void form_free(Form **f)
+{
+	if (!f || !*f)
+		return;
+	form_destroy(&(*f)->w);
+	*f = NULL;
+}
+
+Widget *form_widget(Form *f) { return &f->w; }
+void form_set_window(Form *f, WINDOW *win) { f->w.win = win; f->w.dirty = true; }
+int form_field_count(const Form *f) { return f->n; }
+int form_focus(const Form *f) { return f->focus; }
+FormOutcome form_outcome(const Form *f) { return f->outcome; }
+void form_reopen(Form *f) { f->outcome = FORM_PENDING; f->w.dirty = true; }
+void form_set_callback(Form *f, FormDoneFn fn, void *ud) { f->done = fn, f->ud = ud; }
+
+static Field *add(Form *f, FieldKind kind, const char *label)
+{
+	if (f->n == f->cap) {
+		f->cap = f->cap ? f->cap * 2 : 8;
+		f->f = xrealloc(f->f, (size_t)f->cap * sizeof *f->f);
+	}
+	Field *fd = &f->f[f->n++];
+	*fd = (Field){.kind = kind, .label = xstrdup(label ? label : "")};
+	f->w.dirty = true;
+	return fd;
+}
+
+int form_add_text(Form *f, const char *label, const char *initial, size_t max_chars, bool required)
+{
+	Field *fd = add(f, FIELD_TEXT, label);
+	fd->required = required;
+	fd->text = cmdline_new(NULL, NULL, max_chars);
+	cmdline_open(fd->text, NULL, initial);
+	return f->n - 1;
+}
+
+static void set_options(Field *fd, const char *const *options, int n, int selected)
+{
+	free_options(fd);
+	fd->noptions = n > 0 ? n : 0;
+	fd->options = xcalloc((size_t)fd->noptions + 1, sizeof *fd->options);
+	for (int i = 0; i < fd->noptions; i++)
+		fd->options[i] = xstrdup(options[i] ? options[i] : "");
+	fd->selected = fd->noptions == 0 ? -1 : selected < 0 ? 0 : selected >= fd->noptions ? fd->noptions - 1 : selected;
+}
+
+int form_add_select(Form *f, const char *label, const char *const *options, int n, int selected)
+{
+	Field *fd = add(f, FIELD_SELECT, label);
+	set_options(fd, options, n, selected);
+	return f->n - 1;
+}
+
+int form_add_checkbox(Form *f, const char *label, bool checked)
+{
+	Field *fd = add(f, FIELD_CHECK, label);
+	fd->checked = checked;
+	return f->n - 1;
+}
+
+void form_set_buttons(Form *f, const char *submit_label, const char *cancel_label)
+{
+	free(f->submit);
+	free(f->cancel);
+	f->submit = xstrdup(submit_label ? submit_label : "Submit");
+	f->cancel = xstrdup(cancel_label ? cancel_label : "Cancel");
+	f->w.dirty = true;
+}
+
+void form_set_note(Form *f, const char *note)
+{
+	free(f->note);
+	f->note = note ? xstrdup(note) : NULL;
+	f->w.dirty = true;
+}
+
+static Field *field(const Form *f, int i)
+{
+	return i >= 0 && i < f->n ? &f->f[i] : NULL;
+}
+
+const char *form_text(const Form *f, int i)
+{
+	Field *fd = field(f, i);
+	return fd && fd->kind == FIELD_TEXT ? cmdline_text(fd->text) : "";
+}
+
+int form_selected(const Form *f, int i)
+{
+	Field *fd = field(f, i);
+	return fd && fd->kind == FIELD_SELECT ? fd->selected : -1;
+}
+
+const char *form_selected_label(const Form *f, int i)
+{
+	Field *fd = field(f, i);
+	return fd && fd->kind == FIELD_SELECT && fd->selected >= 0 ? fd->options[fd->selected] : "";
+}
+
+bool form_checked(const Form *f, int i)
+{
+	Field *fd = field(f, i);
+	return fd && fd->kind == FIELD_CHECK && fd->checked;
+}
+
+void form_set_text(Form *f, int i, const char *text)
+{
+	Field *fd = field(f, i);
+	if (fd && fd->kind == FIELD_TEXT)
+		cmdline_set_text(fd->text, text);
+	f->w.dirty = true;
+}
+
+void form_set_selected(Form *f, int i, int option)
+{
+	Field *fd = field(f, i);
+	if (fd && fd->kind == FIELD_SELECT && fd->noptions)
+		fd->selected = option < 0 ? 0 : option >= fd->noptions ? fd->noptions - 1 : option;
+	f->w.dirty = true;
+}
+
+void form_set_options(Form *f, int i, const char *const *options, int n, int selected)
+{
+	Field *fd = field(f, i);
+	if (fd && fd->kind == FIELD_SELECT)
+		set_options(fd, options, n, selected);
+	f->w.dirty = true;
+}
+
+void form_set_error(Form *f, int i, const char *msg)
+{
+	Field *fd = field(f, i);
+	if (!fd)
+		return;
+	free(fd->error);
+	fd->error = msg ? xstrdup(msg) : NULL;
+	if (msg)
+		f->focus = i;
+	f->w.dirty = true;
+}
+
+void form_set_focus(Form *f, int index)
+{
+	f->focus = index < 0 ? 0 : index > f->n + 1 ? f->n + 1 : index;
+	f->w.dirty = true;
+}
+
+static bool blank(const char *s)
+{
+	for (; *s; s++)
+		if (*s != ' ')
+			return false;
+	return true;
+}
+
+static WidgetResult decide(Form *f, FormOutcome o)
+{
+	if (o == FORM_SUBMITTED) {
+		for (int i = 0; i < f->n; i++) {
+			Field *fd = &f->f[i];
+			if (fd->kind == FIELD_TEXT && fd->required && blank(cmdline_text(fd->text))) {
+				char *msg = xasprintf("%s is required", fd->label);
+				form_set_error(f, i, msg);
+				free(msg);
+				return W_HANDLED | W_REDRAW;
+			}
+		}
+	}
+	if (f->outcome != FORM_PENDING)
+		return W_HANDLED;
+	f->outcome = o;
+	if (f->done)
+		f->done(f->ud, f, o);
+	return W_HANDLED | W_REDRAW | W_CLOSE;
+}
+
+static WidgetResult form_key(Widget *w, const KeyEvent *ev)
+{
+	Form *f = (Form *)w;
+	const WidgetResult redraw = W_HANDLED | W_REDRAW;
+	int k = ev->key;
+	bool raw = !ev->is_keycode;
+	Field *fd = field(f, f->focus);
+	if (ev->action == ACTION_CANCEL || (raw && k == 27))
+		return decide(f, FORM_CANCELLED);
+	bool enter = ev->action == ACTION_SUBMIT || (raw && (k == '\n' || k == '\r')) ||
+	             (ev->is_keycode && k == KEY_ENTER);
+	if (enter)
+		return decide(f, f->focus == f->n + 1 ? FORM_CANCELLED : FORM_SUBMITTED);
+	bool next = ev->action == ACTION_NEXT_FIELD || (raw && k == '\t') || (ev->is_keycode && k == KEY_DOWN);
+	bool prev = ev->action == ACTION_PREV_FIELD || (ev->is_keycode && (k == KEY_BTAB || k == KEY_UP));
+	if (next || prev) {
+		int total = f->n + 2;
+		f->focus = ((f->focus + (next ? 1 : -1)) % total + total) % total;
+		f->w.dirty = true;
+		return redraw;
+	}
+	if (!fd) { /* on a button: arrows move between the two */
+		if (ev->is_keycode && (k == KEY_LEFT || k == KEY_RIGHT)) {
+			f->focus = k == KEY_LEFT ? f->n : f->n + 1;
+			f->w.dirty = true;
+			return redraw;
+		}
+		return W_HANDLED;
+	}
+	switch (fd->kind) {
+	case FIELD_TEXT: {
+		WidgetResult r = cmdline_key(fd->text, ev);
+		if (r & W_CLOSE) /* Enter/Esc are handled above; an empty backspace is no exit here */
+			cmdline_open(fd->text, NULL, cmdline_text(fd->text));
+		if (fd->error) {
+			free(fd->error);
+			fd->error = NULL;
+		}
+		f->w.dirty = true;
+		return redraw;
+	}
+	case FIELD_SELECT: {
+		int d = 0;
+		if ((ev->is_keycode && k == KEY_RIGHT) || (raw && (k == 'l' || k == ' ')))
+			d = 1;
+		else if ((ev->is_keycode && k == KEY_LEFT) || (raw && k == 'h'))
+			d = -1;
+		if (d && fd->noptions) {
+			fd->selected = ((fd->selected + d) % fd->noptions + fd->noptions) % fd->noptions;
+			f->w.dirty = true;
+			return redraw;
+		}
+		return W_HANDLED;
+	}
+	case FIELD_CHECK:
+		if (raw && (k == ' ' || k == 'x')) {
+			fd->checked = !fd->checked;
+			f->w.dirty = true;
+			return redraw;
+		}
+		return W_HANDLED;
+	}
+	return W_HANDLED;
+}
+
+static void form_draw(Widget *w)
+{
+	Form *f = (Form *)w;
+	WINDOW *win = w->win;
+	if (!win)
+		return;
+	int h = getmaxy(win), width = getmaxx(win);
+	for (int y = 0; y < h; y++)
+		draw_fill(win, y, 0, width, ROLE_DEFAULT);
+	draw_frame(win, ROLE_MODAL_BORDER, f->title);
+	int inner = width - 4, y = 1;
+	if (f->note)
+		draw_text(win, y++, 2, inner, f->note, ROLE_DIM);
+	y++;
+	int labw = 0;
+	for (int i = 0; i < f->n; i++)
+		labw = QD_MAX(labw, sanitize_width(f->f[i].label));
+	labw = QD_MIN(labw + 2, inner / 3);
+	int cur_y = -1, cur_x = -1;
+	for (int i = 0; i < f->n && y < h - 3; i++) {
+		Field *fd = &f->f[i];
+		bool on = f->focus == i;
+		char label[256];
+		snprintf(label, sizeof label, "%s%s", fd->label, fd->required ? "*" : "");
+		draw_text_pad(win, y, 2, labw, label, on ? ROLE_KEY_HINT : ROLE_DEFAULT, false);
+		int vx = 2 + labw, vw = inner - labw;
+		char buf[512];
+		switch (fd->kind) {
+		case FIELD_TEXT:
+			cur_x = cmdline_draw_at(fd->text, win, y, vx, vw, on ? ROLE_INPUT : ROLE_BUTTON, false);
+			if (on)
+				cur_y = y;
+			break;
+		case FIELD_SELECT:
+			/* arrows say it can change, and the text shows which of how many */
+			snprintf(buf, sizeof buf, "%s %s %s  (%d/%d)", theme_ascii() ? "<" : "\xe2\x97\x80",
+			         fd->selected >= 0 ? fd->options[fd->selected] : "(none)", theme_ascii() ? ">" : "\xe2\x96\xb6",
+			         fd->selected + 1, fd->noptions);
+			draw_text_pad(win, y, vx, vw, buf, on ? ROLE_BUTTON_FOCUSED : ROLE_DEFAULT, false);
+			break;
+		case FIELD_CHECK:
+			snprintf(buf, sizeof buf, "%s %s", draw_glyph(fd->checked ? GLYPH_CHECK_ON : GLYPH_CHECK_OFF),
+			         fd->checked ? "yes" : "no");
+			draw_text_pad(win, y, vx, vw, buf, on ? ROLE_BUTTON_FOCUSED : ROLE_DEFAULT, false);
+			break;
+		}
+		y++;
+		if (fd->error && y < h - 3) {
+			char err[512];
+			snprintf(err, sizeof err, "%s error: %s", draw_glyph(GLYPH_ERROR), fd->error);
+			draw_text(win, y++, vx, vw, err, ROLE_STATUS_ERROR);
+		}
+	}
+	int by = h - 2;
+	char sb[128], cb[128];
+	snprintf(sb, sizeof sb, f->focus == f->n ? "[ %s ]" : "  %s  ", f->submit);
+	snprintf(cb, sizeof cb, f->focus == f->n + 1 ? "[ %s ]" : "  %s  ", f->cancel);
+	int cw = sanitize_width(cb), sw = sanitize_width(sb);
+	int x = QD_MAX(2, width - 2 - cw - 2 - sw);
+	draw_text(win, by, x, width - x - 1, sb, f->focus == f->n ? ROLE_BUTTON_FOCUSED : ROLE_BUTTON);
+	draw_text(win, by, x + sw + 2, width - x - sw - 3, cb, f->focus == f->n + 1 ? ROLE_BUTTON_FOCUSED : ROLE_BUTTON);
+	if (cur_y >= 0)
+		wmove(win, cur_y, cur_x);
+	wattrset(win, A_NORMAL);
+	w->dirty = false;
+}
+
+static const WidgetClass form_class = {
+	.name = "form",
+	.draw = form_draw,
+	.key = form_key,
+	.destroy = form_destroy,
+	.keymap_context = "form",
+};
