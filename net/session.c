@@ -74,6 +74,7 @@ struct Session {
 	uv_timer_t *stream_timer;
 	int stream_backoff_ms;
 	Refresh *refreshes;
+	unsigned long long applied;
 };
 
 static void run_step(Session *s);
@@ -621,6 +622,7 @@ static void on_event(void *ud, json_t *ev)
 	}
 	if (rc == 0)
 		return;
+	s->applied++;
 	/* A task we hold (someone looks at it) changed: fetch its fresh copy. */
 	json_t *type = json_object_get(ev, "type");
 	json_t *tid = json_object_get(ev, "task_id");
@@ -887,6 +889,11 @@ const SessionTarget *session_target(const Session *s)
 Api *session_api(Session *s)
 {
 	return s->api;
+}
+
+unsigned long long session_events_applied(const Session *s)
+{
+	return s->applied;
 }
 
 bool session_fully_loaded(const Session *s)

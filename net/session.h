@@ -67,6 +67,9 @@ const SessionTarget *session_target(const Session *s);
 Api *session_api(Session *s);
 /* Pages loaded so far / whether the full list is in. */
 bool session_fully_loaded(const Session *s);
+/* Events from the stream applied to the store since session_new (a resumed
+ * stream's duplicates are not counted): for diagnostics and tests. */
+unsigned long long session_events_applied(const Session *s);
 /* Asks for the freshest copy of one allocation (and its task) now. */
 void session_refresh_allocation(Session *s, const char *alloc_id);
 

@@ -48,6 +48,11 @@ typedef struct {
 
 static HttpServer *g_server; /* the callback reaches routes through this */
 
+static int64_t now_us(void)
+{
+	return (int64_t)(uv_hrtime() / 1000);
+}
+
 void http_log_request(const char *method, const char *path, int status, double ms,
                       const char *request_id, const char *user)
 {
@@ -55,7 +60,7 @@ void http_log_request(const char *method, const char *path, int status, double m
 	qd_time_format(qd_now_ms(), when, sizeof when);
 	/* The path is the client's: make it harmless on an operator's terminal. */
 	sanitize_str(path ? path : "", strlen(path ? path : ""), safe, sizeof safe, false);
-	fprintf(stderr, "%s %s %s %d %.1fms %s%s%s\n", when, method, safe, status, ms, request_id,
+	fprintf(stderr, "%s %s %s %d %.2fms %s%s%s\n", when, method, safe, status, ms, request_id,
 	        user && *user ? " user=" : "", user && *user ? user : "");
 }
 
@@ -141,7 +146,7 @@ static int dispatch(struct lws *wsi, HttpConn *c)
 	c->responding = true;
 	c->resp_off = 0;
 	http_log_request(c->method, c->path, c->resp.status,
-	                 (double)(qd_mono_ms() - c->t0), c->request_id, c->resp.user);
+	                 (double)(now_us() - c->t0) / 1000.0, c->request_id, c->resp.user);
 
 	unsigned char buf[LWS_PRE + 1024];
 	unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
@@ -196,7 +201,7 @@ static int begin_request(struct lws *wsi, HttpConn *c, const char *in, size_t le
 	conn_reset(c);
 	c->kind = HTTP_KIND;
 	c->in_request = true;
-	c->t0 = qd_mono_ms();
+	c->t0 = now_us();
 	routes_new_request_id(c->request_id, sizeof c->request_id);
 	qd_strlcpy(c->method, "?", sizeof c->method);
 	for (size_t i = 0; i < QD_ARRAY_LEN(METHODS); i++)

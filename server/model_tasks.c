@@ -406,11 +406,13 @@ static bool expire(Db *db, const char *alloc_id, int64_t now)
 	                           task[0] ? task : NULL, now);
 }
 
-/* Finishes the running step of a due task and starts the next, or ends the task. */
-static bool advance(Db *db, const char *task_id, int64_t now)
+/* Finishes the running step of a due task and starts the next, or ends the
+ * task. Times are the step's due time, not the pass's: a reconciler that slept
+ * through several steps catches up with the timeline it would have had. */
+static bool advance(Db *db, const char *task_id, int64_t pass_now)
 {
 	sqlite3_stmt *st = db_prep(db, "SELECT t.kind, t.allocation_id, t.current_idx, t.fail_idx,"
-	                               " t.fail_code, t.fail_message, a.state, a.task_id"
+	                               " t.fail_code, t.fail_message, a.state, a.task_id, t.next_at"
 	                               " FROM tasks t LEFT JOIN allocations a ON a.id = t.allocation_id"
 	                               " WHERE t.id = ? AND t.state = 'running'");
 	if (!st)
@@ -431,6 +433,9 @@ static bool advance(Db *db, const char *task_id, int64_t now)
 	AllocState as = alloc_state_from_name((const char *)sqlite3_column_text(st, 6));
 	if (sqlite3_column_type(st, 7) != SQLITE_NULL)
 		qd_strlcpy(cur_task, (const char *)sqlite3_column_text(st, 7), sizeof cur_task);
+	int64_t now = sqlite3_column_type(st, 8) == SQLITE_NULL ? pass_now : sqlite3_column_int64(st, 8);
+	if (now > pass_now)
+		now = pass_now;
 	sqlite3_reset(st);
 	if (kind < 0 || kind == TASK_FORCE_RELEASE)
 		return db_task_fail(db, task_id, now, "unknown task kind");
@@ -514,18 +519,27 @@ int64_t model_reconcile(Db *db, double speed)
 	IdBuf *ids = xmalloc(RECONCILE_BATCH * sizeof *ids);
 	if (db_begin(db)) {
 		bool ok = true;
-		size_t n = collect_ids(db, "SELECT id FROM allocations WHERE deadline_at IS NOT NULL"
-		                           " AND deadline_at <= ? ORDER BY deadline_at LIMIT 256",
-		                       now, ids, RECONCILE_BATCH);
+		/* Steps first, several rounds, so a task whose steps all fell due
+		 * before its deadline finishes rather than expiring. Steps due after
+		 * the allocation's deadline wait for expire() below. */
+		for (int round = 0; ok && round < 16; round++) {
+			size_t m = collect_ids(db, "SELECT t.id FROM tasks t LEFT JOIN allocations a"
+			                           " ON a.id = t.allocation_id WHERE t.state = 'running'"
+			                           " AND t.next_at IS NOT NULL AND t.next_at <= ?1"
+			                           " AND (a.deadline_at IS NULL OR t.next_at <= a.deadline_at)"
+			                           " ORDER BY t.next_at LIMIT 256",
+			                       now, ids, RECONCILE_BATCH);
+			for (size_t i = 0; ok && i < m; i++)
+				ok = advance(db, ids[i].id, now);
+			if (m == 0)
+				break;
+		}
+		size_t n = ok ? collect_ids(db, "SELECT id FROM allocations WHERE deadline_at IS NOT NULL"
+		                                " AND deadline_at <= ? ORDER BY deadline_at LIMIT 256",
+		                            now, ids, RECONCILE_BATCH)
+		              : 0;
 		for (size_t i = 0; ok && i < n; i++)
 			ok = expire(db, ids[i].id, now);
-		n = ok ? collect_ids(db, "SELECT id FROM tasks WHERE state = 'running'"
-		                         " AND next_at IS NOT NULL AND next_at <= ? ORDER BY next_at LIMIT 256",
-		                     now, ids, RECONCILE_BATCH)
-		       : 0;
-		for (size_t i = 0; ok && i < n; i++)
-			ok = advance(db, ids[i].id, now);
-		/* Online nodes heartbeat; keep the fleet view honest without an agent. */
 		sqlite3_stmt *hb = ok ? db_prep(db, "UPDATE nodes SET last_heartbeat_at = ?1"
 		                                    " WHERE state = 'online' AND (last_heartbeat_at IS NULL"
 		                                    " OR last_heartbeat_at < ?1 - 15000)")

@@ -90,6 +90,9 @@ void stream_begin_shutdown(void)
 		c->closing = true;
 		wake(c);
 	}
+	/* Called from a uv signal callback, outside lws: make lws notice now. */
+	if (S.ctx)
+		lws_cancel_service(S.ctx);
 }
 
 void stream_done(void)

@@ -133,15 +133,22 @@ static void ls_request(Cli *c, const char *cursor);
 static void ls_print_row(const Allocation *a)
 {
 	char state[48], sku[160], node[128], runtime[512], storage[96], age[16], price[24];
+	char raw[512], name[96];
 	views_state(a, true, state, sizeof state);
-	views_sku(a, true, sku, sizeof sku);
-	views_node(a, true, node, sizeof node);
-	views_runtime(a, true, runtime, sizeof runtime);
-	views_storage(a, storage, sizeof storage);
+	views_sku(a, true, raw, sizeof raw);
+	views_clean(raw, 22, true, sku, sizeof sku);
+	views_node(a, true, raw, sizeof raw);
+	views_clean(raw, 16, true, node, sizeof node);
+	/* Columns stay aligned: long values are cut (--json or show has them whole). */
+	views_runtime(a, true, raw, sizeof raw);
+	views_clean(raw, 24, true, runtime, sizeof runtime);
+	views_storage(a, raw, sizeof raw);
+	views_clean(raw, 14, true, storage, sizeof storage);
+	views_clean(a->name, 20, true, name, sizeof name);
 	views_age(a->created_ms, qd_now_ms(), age, sizeof age);
 	views_price(a->price_per_hour_cents, price, sizeof price);
-	printf("%-16s %-20s %-18s %-22s %-16s %-24s %-14s %5s %7s\n", clean(a->id), clean(a->name), state,
-	       sku, node, runtime, storage, age, price);
+	printf("%-16s %-20s %-18s %-22s %-16s %-24s %-14s %5s %7s\n", clean(a->id), name, state, sku, node,
+	       runtime, storage, age, price);
 }
 
 static void ls_done(void *ud, const ApiResponse *r)

@@ -455,6 +455,19 @@ static void wb_draw(Widget *w)
 	if (session_state(s) == SESSION_RECONNECTING && store_allocation_count(wb->store) > 0 &&
 	    len < (int)sizeof title)
 		len += snprintf(title + len, sizeof title - (size_t)len, " %s reconnecting: showing last data", sep);
+	/* With rows on screen the table stays; the title says what is wrong. */
+	if (store_allocation_count(wb->store) > 0 && len < (int)sizeof title) {
+		const char *problem = NULL;
+		switch (session_state(s)) {
+		case SESSION_UNAUTHORIZED: problem = "signed out (401): data may be stale"; break;
+		case SESSION_FORBIDDEN: problem = "restricted (403)"; break;
+		case SESSION_RATE_LIMITED: problem = "rate limited (429): waiting to retry"; break;
+		case SESSION_ERROR: problem = "server error: data may be stale"; break;
+		default: break;
+		}
+		if (problem)
+			len += snprintf(title + len, sizeof title - (size_t)len, " %s %s", sep, problem);
+	}
 	const char *f = table_filter(wb->table);
 	if (f[0] && len < (int)sizeof title)
 		len += snprintf(title + len, sizeof title - (size_t)len, " %s filter: %s", sep, f);

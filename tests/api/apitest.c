@@ -580,7 +580,7 @@ int ws_connect(WsClient *ws, int port, const char *path, const char *token,
 		ws->buf[ws->len < ws->cap ? ws->len : ws->cap - 1] = '\0';
 		end = memmem(ws->buf, ws->len, "\r\n\r\n", 4);
 	}
-	if (ws->len > 12 && strncmp(ws->buf, "HTTP/1.1 ", 9) == 0)
+	if (ws->len > 12 && strncmp(ws->buf, "HTTP/1.", 7) == 0)
 		ws->status = atoi(ws->buf + 9);
 	if (!end || ws->status != 101) {
 		int st = ws->status;

@@ -152,6 +152,24 @@ static int rm_entry(const char *path, const struct stat *sb, int flag, struct FT
 
 /* ---- qdeckd ---------------------------------------------------------------- */
 
+/* The end of qdeckd's log, so a start failure explains itself before hs_stop
+ * removes the directory. */
+static void log_tail(const Hs *h)
+{
+	FILE *f = fopen(h->log, "r");
+	if (!f)
+		return;
+	char buf[2048];
+	if (fseek(f, 0, SEEK_END) == 0) {
+		long size = ftell(f);
+		fseek(f, size > (long)sizeof buf - 1 ? size - (long)sizeof buf + 1 : 0, SEEK_SET);
+	}
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	fprintf(stderr, "---- qdeckd log (end) ----\n%s---- end of log ----\n", buf);
+}
+
 static bool server_spawn(Hs *h, int port)
 {
 	char listen[64];
@@ -198,8 +216,8 @@ static bool server_spawn(Hs *h, int port)
 		}
 		int st;
 		if (waitpid(h->qdeckd, &st, WNOHANG) == h->qdeckd) {
-			fprintf(stderr, "harness: qdeckd exited before listening (status %d); log %s\n",
-			        st, h->log);
+			fprintf(stderr, "harness: qdeckd exited before listening (status %d)\n", st);
+			log_tail(h);
 			h->qdeckd = 0;
 			return false;
 		}
@@ -252,7 +270,8 @@ static char *token_create(Hs *h, const char *user)
 	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r' || buf[len - 1] == ' '))
 		buf[--len] = '\0';
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0 || len == 0 || strchr(buf, '\n')) {
-		fprintf(stderr, "harness: `qdeckd token create --user %s` failed (see %s)\n", user, h->log);
+		fprintf(stderr, "harness: `qdeckd token create --user %s` failed\n", user);
+		log_tail(h);
 		return NULL;
 	}
 	return xstrdup(buf);

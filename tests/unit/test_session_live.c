@@ -302,6 +302,49 @@ static bool store_matches_server(Ctx *c)
 	return false;
 }
 
+/* Events the server has with since < id <= until. */
+static unsigned long long count_events(Ctx *c, int64_t since, int64_t until)
+{
+	unsigned long long n = 0;
+	int64_t from = since;
+	for (;;) {
+		char path[128];
+		snprintf(path, sizeof path, "/api/v1/events?since=%lld&limit=500", (long long)from);
+		assert_int_equal(request(c, "GET", path, NULL), 200);
+		json_t *items = json_object_get(c->body, "items");
+		if (json_array_size(items) == 0)
+			return n;
+		size_t i;
+		json_t *ev;
+		json_array_foreach(items, i, ev) {
+			int64_t id = json_integer_value(json_object_get(ev, "id"));
+			if (id > until)
+				return n;
+			n++;
+			from = id;
+		}
+	}
+}
+
+static pid_t live_pid;
+
+static int live_teardown(void **state)
+{
+	(void)state;
+	if (live_pid > 0) {
+		kill(live_pid, SIGKILL);
+		waitpid(live_pid, NULL, 0);
+		live_pid = 0;
+	}
+	if (dir[0]) {
+		char cmd[300];
+		snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+		dir[0] = '\0';
+		return system(cmd) == 0 ? 0 : -1;
+	}
+	return 0;
+}
+
 static void test_live_resume(void **state)
 {
 	(void)state;
@@ -315,7 +358,7 @@ static void test_live_resume(void **state)
 	snprintf(portfile, sizeof portfile, "%s/port", dir);
 	snprintf(logpath, sizeof logpath, "%s/qdeckd.log", dir);
 
-	pid_t pid = start_qdeckd("127.0.0.1:0");
+	pid_t pid = live_pid = start_qdeckd("127.0.0.1:0");
 	assert_true(pid > 0);
 	int port = wait_port(pid);
 	if (!port)
@@ -339,6 +382,8 @@ static void test_live_resume(void **state)
 	if (!run_until(&c, is_state, &live))
 		fail_msg("never LIVE: %s", session_message(c.session));
 	assert_true(session_fully_loaded(c.session));
+	int64_t live_from = store_last_event_id(c.store);
+	unsigned long long applied_from = session_events_applied(c.session);
 	assert_true(session_profile(c.session)->is_admin);
 	assert_true(store_allocation_count(c.store) >= 60); /* the demo seed */
 	assert_true(store_node_count(c.store) >= 20);
@@ -365,7 +410,7 @@ static void test_live_resume(void **state)
 	/* Same database, same port: the session comes back by itself. */
 	char listen[32];
 	snprintf(listen, sizeof listen, "127.0.0.1:%d", port);
-	pid = start_qdeckd(listen);
+	pid = live_pid = start_qdeckd(listen);
 	if (!wait_port(pid))
 		fail_msg("qdeckd did not restart on port %d; see %s", port, logpath);
 	if (!run_until(&c, is_state, &live))
@@ -385,14 +430,18 @@ static void test_live_resume(void **state)
 	assert_true(run_until(&c, alloc_is, &w1done));
 
 	assert_true(store_matches_server(&c));
+	/* ops is an admin and sees every event: what the stream applied between
+	 * the first LIVE and now is exactly the server's events in that range —
+	 * across the kill and the resume, none missed and none applied twice. */
+	int64_t last = store_last_event_id(c.store);
+	unsigned long long want = count_events(&c, live_from, last);
+	assert_int_equal(session_events_applied(c.session) - applied_from, want);
 	assert_false(c.went_back);
 	assert_true(c.states_seen[SESSION_RECONNECTING] > 0);
 
 	session_free(&c.session);
 	store_free(&c.store);
 	json_decref(c.body);
-	kill(pid, SIGTERM);
-	waitpid(pid, NULL, 0);
 	uv_run(&loop, UV_RUN_DEFAULT); /* let closed handles finish */
 	events_reap();
 	assert_int_equal(uv_loop_close(&loop), 0);
@@ -400,10 +449,6 @@ static void test_live_resume(void **state)
 	free(id2);
 	memset(token, 0, strlen(token));
 	free(token);
-	char cmd[300];
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		print_message("could not remove %s\n", dir);
 }
 
 /* ---- net/api against an in-process canned HTTP server on the same loop ---- */
@@ -944,6 +989,25 @@ static int find_pids(const char *needle, pid_t *out, int max)
 	return n;
 }
 
+static char local_root[64];
+
+/* The detached qdeckd outlives a failed test: stop it and remove its tree. */
+static int local_teardown(void **state)
+{
+	(void)state;
+	if (!local_root[0])
+		return 0;
+	pid_t pids[8];
+	int n = find_pids(local_root, pids, 8);
+	for (int k = 0; k < n; k++)
+		kill(pids[k], SIGTERM);
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "sleep 0.3; rm -rf '%s'", local_root);
+	int rc = system(cmd);
+	local_root[0] = '\0';
+	return rc == 0 ? 0 : -1;
+}
+
 static Session *local_session(Ctx *c, SessionTarget *t)
 {
 	char err[512];
@@ -965,8 +1029,9 @@ static void test_local_plane(void **state)
 	char real[PATH_MAX];
 	assert_non_null(realpath(qdeckd, real));
 	setenv("QDECKD_BIN", real, 1);
-	char root[] = "/tmp/qd-local-XXXXXX";
-	assert_non_null(mkdtemp(root));
+	snprintf(local_root, sizeof local_root, "/tmp/qd-local-XXXXXX");
+	assert_non_null(mkdtemp(local_root));
+	const char *root = local_root;
 	char p[PATH_MAX];
 	snprintf(p, sizeof p, "%s/run", root);
 	mkdir(p, 0700);
@@ -1038,14 +1103,7 @@ static void test_local_plane(void **state)
 	assert_int_equal(uv_loop_close(&loop), 0);
 
 	pid_t pids[8];
-	int n = find_pids(root, pids, 8);
-	assert_true(n >= 1); /* the detached qdeckd we started */
-	for (int k = 0; k < n; k++)
-		kill(pids[k], SIGTERM);
-	char cmd[300];
-	snprintf(cmd, sizeof cmd, "sleep 0.5; rm -rf '%s'", root);
-	if (system(cmd) != 0)
-		print_message("could not remove %s\n", root);
+	assert_true(find_pids(root, pids, 8) >= 1); /* the detached qdeckd we started */
 }
 
 int main(void)
@@ -1054,8 +1112,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_api_outcomes),
 		cmocka_unit_test(test_events_client),
-		cmocka_unit_test(test_live_resume),
-		cmocka_unit_test(test_local_plane),
+		cmocka_unit_test_teardown(test_live_resume, live_teardown),
+		cmocka_unit_test_teardown(test_local_plane, local_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -10,6 +10,7 @@
 
 #include "common/util.h"
 #include "net/model.h"
+#include "tui/cli.h"
 #include "tui/osc52.h"
 #include "tui/views_common.h"
 
@@ -123,6 +124,29 @@ static void test_views_age_minutes(void **state)
 	assert_string_equal(buf, "5d");
 }
 
+/* Usage errors are caught before any connection is attempted: exit code 2. */
+static void test_cli_usage_errors(void **state)
+{
+	(void)state;
+	assert_true(cli_is_verb("ls"));
+	assert_true(cli_is_verb("force-release"));
+	assert_false(cli_is_verb("rm"));
+	char *show[] = { "show", NULL };
+	assert_int_equal(cli_run(1, show, NULL), CLI_USAGE);
+	char *bad_state[] = { "ls", "--state", "active,bogus", NULL };
+	assert_int_equal(cli_run(3, bad_state, NULL), CLI_USAGE);
+	char *no_reason[] = { "force-release", "al_1", NULL };
+	assert_int_equal(cli_run(2, no_reason, NULL), CLI_USAGE);
+	char *empty_reason[] = { "force-release", "al_1", "--reason", "", NULL };
+	assert_int_equal(cli_run(4, empty_reason, NULL), CLI_USAGE);
+	char *bad_since[] = { "events", "--since", "-3", NULL };
+	assert_int_equal(cli_run(3, bad_since, NULL), CLI_USAGE);
+	char *yes_on_ls[] = { "ls", "--yes", NULL };
+	assert_int_equal(cli_run(2, yes_on_ls, NULL), CLI_USAGE);
+	char *two_ids[] = { "show", "al_1", "al_2", NULL };
+	assert_int_equal(cli_run(3, two_ids, NULL), CLI_USAGE);
+}
+
 int main(void)
 {
 	setlocale(LC_ALL, "C.UTF-8");
@@ -133,6 +157,7 @@ int main(void)
 		cmocka_unit_test(test_views_cells),
 		cmocka_unit_test(test_views_failed_row_shows_reason),
 		cmocka_unit_test(test_views_age_minutes),
+		cmocka_unit_test(test_cli_usage_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
