@@ -157,13 +157,21 @@ screenshots: all $(SCREEN_BIN)
 bench: all $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do echo "== $$b"; QDECK_BIN=$(abspath $(BINDIR))/qdeck QDECKD_BIN=$(abspath $(BINDIR))/qdeckd $$b || exit 1; done
 
+# Each fuzz target links only the code it exercises.
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_DEPS_fuzz_decode   := net/model.c net/store.c
+FUZZ_DEPS_fuzz_termpane := widgets/termpane.c widgets/theme.c
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -DQD_VERSION='"$(VERSION)"' -g -O1 -I. -fsanitize=fuzzer,address,undefined
 fuzz: deps
 	@mkdir -p build/fuzz
-	@for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
-	  clang -std=c11 -D_GNU_SOURCE -g -O1 -I. -fsanitize=fuzzer,address,undefined $(PKG_CFLAGS) \
-	    $$f $(COMMON_SRC) $(filter-out tui/main.c,$(wildcard net/*.c widgets/*.c)) -o build/fuzz/$$n $(PKG_LIBS) -lutil -lm || exit 1; \
-	  echo "built build/fuzz/$$n"; done
+	@set -e; for f in $(FUZZ_SRC); do n=$$(basename $$f .c); \
+	  case $$n in \
+	    fuzz_decode) extra="$(FUZZ_DEPS_fuzz_decode)";; \
+	    fuzz_termpane) extra="$(FUZZ_DEPS_fuzz_termpane)";; \
+	    *) extra="";; \
+	  esac; \
+	  clang $(FUZZ_CFLAGS) $(PKG_CFLAGS) $$f $(COMMON_SRC) $$extra -o build/fuzz/$$n $(PKG_LIBS) -lutil -lm; \
+	  echo "built build/fuzz/$$n (run: build/fuzz/$$n -max_total_time=60)"; done
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -9,12 +9,17 @@
 
 #include <ctype.h>
 #include <curl/curl.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/sanitize.h"
 #include "common/util.h"
+
+#ifndef QD_VERSION
+#define QD_VERSION "dev" /* builds outside the Makefile (make fuzz) */
+#endif
 
 #define BODY_CAP (8u * 1024 * 1024)
 #define DEFAULT_TIMEOUT_MS 15000L
@@ -185,6 +190,18 @@ static size_t header_cb(char *buf, size_t size, size_t nitems, void *ud)
 		r->retry_after_s = digits ? (int)QD_MIN(v, 3600L) : 5;
 	}
 	return n;
+}
+
+/* curl's sockets are not close-on-exec; the local qdeckd we may spawn later
+ * must not inherit them. */
+static int sockopt_cb(void *ud, curl_socket_t fd, curlsocktype purpose)
+{
+	(void)ud;
+	(void)purpose;
+	int fl = fcntl(fd, F_GETFD);
+	if (fl >= 0)
+		fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
+	return CURL_SOCKOPT_OK;
 }
 
 /* ---- lifecycle ---------------------------------------------------------- */
@@ -401,6 +418,7 @@ ApiRequest *api_request(Api *api, const char *method, const char *path, json_t *
 	free(url);
 	curl_easy_setopt(r->easy, CURLOPT_PRIVATE, r);
 	curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(r->easy, CURLOPT_SOCKOPTFUNCTION, sockopt_cb);
 	curl_easy_setopt(r->easy, CURLOPT_ERRORBUFFER, r->curl_err);
 	curl_easy_setopt(r->easy, CURLOPT_WRITEFUNCTION, write_cb);
 	curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);

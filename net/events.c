@@ -10,6 +10,7 @@
  * pointer cleared. */
 #include "net/events.h"
 
+#include <fcntl.h>
 #include <libwebsockets.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,6 +129,11 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason, void *use
 	es->in_cb = true;
 	switch (reason) {
 	case LWS_CALLBACK_CLIENT_APPEND_HANDSHAKE_HEADER: {
+		/* Not inherited by a qdeckd we spawn later (lws does not set it). */
+		int fd = (int)lws_get_socket_fd(wsi);
+		int fl = fd >= 0 ? fcntl(fd, F_GETFD) : -1;
+		if (fl >= 0)
+			fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
 		if (!es->token || !es->token[0])
 			break;
 		unsigned char **p = (unsigned char **)in, *end = *p + len;

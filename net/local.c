@@ -39,6 +39,7 @@ struct LocalPlane {
 	uv_timer_t *timer;
 	uv_pipe_t *probe;          /* in flight probe, data = this or NULL */
 	uv_process_t *mint;        /* in flight token create */
+	uv_process_t *server;      /* the qdeckd we spawned, while it runs */
 	uv_pipe_t *mint_out;
 	QdBuf mint_buf;
 	bool mint_overflow;
@@ -234,6 +235,16 @@ static void have_server(LocalPlane *lp)
 	mint_start(lp);
 }
 
+static void server_exited(uv_process_t *p, int64_t status, int sig)
+{
+	LocalPlane *lp = p->data;
+	(void)status;
+	(void)sig;
+	if (lp && lp->server == p)
+		lp->server = NULL;
+	uv_close((uv_handle_t *)p, on_closed_free);
+}
+
 static void spawn_server(LocalPlane *lp)
 {
 	char dir[PATH_MAX], err[256];
@@ -254,6 +265,7 @@ static void spawn_server(LocalPlane *lp)
 	uv_process_options_t opts = {
 		.file = bin,
 		.args = args,
+		.exit_cb = server_exited,
 		.flags = UV_PROCESS_DETACHED,
 		.stdio_count = 3,
 		.stdio = stdio,
@@ -272,10 +284,13 @@ static void spawn_server(LocalPlane *lp)
 		return;
 	}
 	free(bin);
-	/* Detached: it outlives this console; we neither wait for nor reap it here
-	 * beyond what libuv does on SIGCHLD. */
+	/* Detached: it outlives this console. While we run we still reap it if it
+	 * dies (no zombie); the handle does not keep the loop alive. */
 	uv_unref((uv_handle_t *)proc);
-	uv_close((uv_handle_t *)proc, on_closed_free);
+	if (lp->server)
+		uv_close((uv_handle_t *)lp->server, on_closed_free); /* an earlier one */
+	proc->data = lp;
+	lp->server = proc;
 	lp->spawned = true;
 	lp->waiting_after_spawn = true;
 	lp->wait_started = qd_mono_ms();
@@ -476,6 +491,8 @@ void local_free(LocalPlane **lpp)
 	}
 	if (lp->mint_out)
 		lp->mint_out->data = NULL;
+	if (lp->server)
+		uv_close((uv_handle_t *)lp->server, on_closed_free); /* it keeps running */
 	if (lp->mint_buf.data)
 		memset(lp->mint_buf.data, 0, lp->mint_buf.len);
 	qdbuf_done(&lp->mint_buf);

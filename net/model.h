@@ -4,7 +4,9 @@
  * Every string here came from the network: decode_* bounds its length and
  * rejects wrong types, but display code must still pass it through
  * sanitize_fit() before it reaches the terminal. Strings are heap-owned by the
- * struct; *_done() frees them. Absent optional strings are "" (never NULL). */
+ * struct; *_done() frees them. Absent optional strings are "" (never NULL).
+ * All strings of one record share one heap block (lean at 100k rows): never
+ * free or replace a single field; allocation_copy() makes an independent copy. */
 #ifndef QD_NET_MODEL_H
 #define QD_NET_MODEL_H
 

@@ -31,7 +31,9 @@ void store_free(Store **s);
 void store_listen(Store *s, StoreListener fn, void *ud);
 void store_unlisten(Store *s, StoreListener fn, void *ud);
 
-/* Insert or replace from a decoded record (ownership moves into the store). */
+/* Insert or replace from a decoded record (ownership moves into the store;
+ * the caller's struct is left zeroed). An allocation whose version is lower
+ * than the one held is dropped (a page row older than an applied event). */
 void store_put_allocation(Store *s, Allocation *a);
 void store_put_node(Store *s, Node *n);
 void store_put_task(Store *s, Task *t);

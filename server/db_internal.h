@@ -88,6 +88,8 @@ int64_t db_hash_hint(const unsigned char hash[32]);
 /* A new secret: prefix + base64url(32 random bytes). Caller frees. */
 char *db_token_new(const char *prefix);
 
+/* What qd_time_format writes, without gmtime_r/strftime (buf: 32 bytes). */
+void db_time_format(int64_t ms, char buf[32]);
 /* RFC 3339 string, or JSON null when ms <= 0. */
 json_t *db_time_json(int64_t ms);
 
@@ -99,6 +101,8 @@ json_t *db_alloc_json(Db *db, const char *id);
 /* --- catalog (model_catalog.c) ------------------------------------------------ */
 /* How many nodes could take the SKU now (what GET /skus reports); -1 if unknown. */
 int64_t db_sku_available_count(Db *db, const char *sku_id);
+/* Appends a node.updated event (visible to every org) carrying the node as it is now. */
+int64_t db_event_node(Db *db, const char *node_id, const char *message);
 
 /* --- events (model_events.c) -------------------------------------------------- */
 /* Appends an event; alloc and node are borrowed (may be NULL). Returns the id or -1. */

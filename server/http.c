@@ -261,8 +261,10 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
 		}
 		return 0;
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-		if (!c || c->kind != HTTP_KIND || !c->in_request || c->responding)
+		if (!c || c->kind != HTTP_KIND || !c->in_request)
 			return -1;
+		if (c->responding)
+			return 0; /* lws reports an empty POST body too; we answered already */
 		return dispatch(wsi, c);
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		if (!c || c->kind != HTTP_KIND)

@@ -16,7 +16,7 @@
 	" a.billing_stopped, a.node_id, n.name, n.region_id, n.host, a.sku_id, s.name, s.gpu_model," \
 	" s.kind, a.gpu_count, a.image_id, i.name, a.network_id, w.name, a.runtime_bundle,"         \
 	" a.runtime_version, a.runtime_state, a.ssh_key_ids, a.ssh_port, a.price_per_hour_cents,"   \
-	" a.task_id, a.version, a.created_at, a.updated_at"                                          \
+	" a.task_id, a.version, a.created_at, a.updated_at, a.volume_count"                                          \
 	" FROM allocations a LEFT JOIN projects p ON p.id = a.project_id"                            \
 	" LEFT JOIN users u ON u.id = a.owner_id LEFT JOIN nodes n ON n.id = a.node_id"             \
 	" LEFT JOIN skus s ON s.id = a.sku_id LEFT JOIN images i ON i.id = a.image_id"              \
@@ -26,14 +26,18 @@ enum { C_ID, C_NAME, C_ORG, C_PRJ, C_PRJ_NAME, C_OWNER, C_OWNER_NAME, C_STATE, C
        C_DEADLINE, C_FCODE, C_FMSG, C_RFCODE, C_RFMSG, C_BILLING, C_NODE, C_NODE_NAME, C_REGION,
        C_HOST, C_SKU, C_SKU_NAME, C_GPU_MODEL, C_KIND, C_GPUS, C_IMAGE, C_IMAGE_NAME, C_NET,
        C_NET_NAME, C_RT_BUNDLE, C_RT_VERSION, C_RT_STATE, C_KEYS, C_SSH_PORT, C_PRICE, C_TASK,
-       C_VERSION, C_CREATED, C_UPDATED };
+       C_VERSION, C_CREATED, C_UPDATED, C_VOLUMES };
+
+/* Lists build thousands of these: set keys without jansson's UTF-8 re-check
+ * (our keys are ASCII literals) and values without json_pack's parsing. */
+#define SET(obj, key, val) json_object_set_new_nocheck((obj), (key), (val))
 
 static json_t *col_str(sqlite3_stmt *st, int i)
 {
 	const unsigned char *s = sqlite3_column_text(st, i);
 	if (!s)
 		return json_null();
-	json_t *j = json_string((const char *)s);
+	json_t *j = json_stringn((const char *)s, (size_t)sqlite3_column_bytes(st, i));
 	return j ? j : json_string("");
 }
 
@@ -41,14 +45,20 @@ static json_t *id_name(sqlite3_stmt *st, int id, int name)
 {
 	if (sqlite3_column_type(st, id) == SQLITE_NULL)
 		return json_null();
-	return json_pack("{s:o, s:o}", "id", col_str(st, id), "name", col_str(st, name));
+	json_t *o = json_object();
+	SET(o, "id", col_str(st, id));
+	SET(o, "name", col_str(st, name));
+	return o;
 }
 
 static json_t *reason(sqlite3_stmt *st, int code, int msg)
 {
 	if (sqlite3_column_type(st, code) == SQLITE_NULL)
 		return json_null();
-	return json_pack("{s:o, s:o}", "code", col_str(st, code), "message", col_str(st, msg));
+	json_t *o = json_object();
+	SET(o, "code", col_str(st, code));
+	SET(o, "message", col_str(st, msg));
+	return o;
 }
 
 static json_t *storage_json(Db *db, const char *alloc_id)
@@ -93,35 +103,41 @@ static json_t *row_json(Db *db, sqlite3_stmt *st, int64_t now)
 	AllocActionability act = alloc_actionability(state, since, now, billing_stopped);
 
 	json_t *j = json_object();
-	json_object_set_new(j, "id", col_str(st, C_ID));
-	json_object_set_new(j, "name", col_str(st, C_NAME));
-	json_object_set_new(j, "org_id", col_str(st, C_ORG));
-	json_object_set_new(j, "project", id_name(st, C_PRJ, C_PRJ_NAME));
-	json_object_set_new(j, "owner", id_name(st, C_OWNER, C_OWNER_NAME));
-	json_object_set_new(j, "state", col_str(st, C_STATE));
-	json_object_set_new(j, "state_since", db_time_json(since));
-	json_object_set_new(j, "deadline_at", db_time_json(sqlite3_column_int64(st, C_DEADLINE)));
-	json_object_set_new(j, "failure_reason", reason(st, C_FCODE, C_FMSG));
-	json_object_set_new(j, "release_failed_reason", reason(st, C_RFCODE, C_RFMSG));
-	json_object_set_new(j, "billing_stopped", json_boolean(billing_stopped));
+	SET(j, "id", col_str(st, C_ID));
+	SET(j, "name", col_str(st, C_NAME));
+	SET(j, "org_id", col_str(st, C_ORG));
+	SET(j, "project", id_name(st, C_PRJ, C_PRJ_NAME));
+	SET(j, "owner", id_name(st, C_OWNER, C_OWNER_NAME));
+	SET(j, "state", col_str(st, C_STATE));
+	SET(j, "state_since", db_time_json(since));
+	SET(j, "deadline_at", db_time_json(sqlite3_column_int64(st, C_DEADLINE)));
+	SET(j, "failure_reason", reason(st, C_FCODE, C_FMSG));
+	SET(j, "release_failed_reason", reason(st, C_RFCODE, C_RFMSG));
+	SET(j, "billing_stopped", json_boolean(billing_stopped));
 	json_t *node = json_null();
-	if (sqlite3_column_type(st, C_NODE) != SQLITE_NULL)
-		node = json_pack("{s:o, s:o, s:o}", "id", col_str(st, C_NODE), "name",
-		                 col_str(st, C_NODE_NAME), "region", col_str(st, C_REGION));
-	json_object_set_new(j, "node", node);
-	json_object_set_new(j, "sku", json_pack("{s:o, s:o, s:o, s:o}", "id", col_str(st, C_SKU),
-	                                        "name", col_str(st, C_SKU_NAME), "gpu_model",
-	                                        col_str(st, C_GPU_MODEL), "kind",
-	                                        col_str(st, C_KIND)));
-	json_object_set_new(j, "gpu_count", json_integer(sqlite3_column_int(st, C_GPUS)));
-	json_object_set_new(j, "image", id_name(st, C_IMAGE, C_IMAGE_NAME));
-	json_object_set_new(j, "network", id_name(st, C_NET, C_NET_NAME));
+	if (sqlite3_column_type(st, C_NODE) != SQLITE_NULL) {
+		node = id_name(st, C_NODE, C_NODE_NAME);
+		SET(node, "region", col_str(st, C_REGION));
+	}
+	SET(j, "node", node);
+	json_t *sku = id_name(st, C_SKU, C_SKU_NAME);
+	if (json_is_object(sku)) {
+		SET(sku, "gpu_model", col_str(st, C_GPU_MODEL));
+		SET(sku, "kind", col_str(st, C_KIND));
+	}
+	SET(j, "sku", sku);
+	SET(j, "gpu_count", json_integer(sqlite3_column_int(st, C_GPUS)));
+	SET(j, "image", id_name(st, C_IMAGE, C_IMAGE_NAME));
+	SET(j, "network", id_name(st, C_NET, C_NET_NAME));
 	json_t *rt = json_null();
-	if (sqlite3_column_type(st, C_RT_BUNDLE) != SQLITE_NULL)
-		rt = json_pack("{s:o, s:o, s:o}", "bundle", col_str(st, C_RT_BUNDLE), "version",
-		               col_str(st, C_RT_VERSION), "state", col_str(st, C_RT_STATE));
-	json_object_set_new(j, "runtime", rt);
-	json_object_set_new(j, "storage", storage_json(db, id));
+	if (sqlite3_column_type(st, C_RT_BUNDLE) != SQLITE_NULL) {
+		rt = json_object();
+		SET(rt, "bundle", col_str(st, C_RT_BUNDLE));
+		SET(rt, "version", col_str(st, C_RT_VERSION));
+		SET(rt, "state", col_str(st, C_RT_STATE));
+	}
+	SET(j, "runtime", rt);
+	SET(j, "storage", sqlite3_column_int(st, C_VOLUMES) > 0 ? storage_json(db, id) : json_array());
 	/* SSH is offered while the machine exists and is meant to be up. */
 	json_t *ssh = json_null();
 	const char *host = (const char *)sqlite3_column_text(st, C_HOST);
@@ -130,23 +146,24 @@ static json_t *row_json(Db *db, sqlite3_stmt *st, int64_t now)
 		int port = sqlite3_column_int(st, C_SSH_PORT);
 		char cmd[320];
 		snprintf(cmd, sizeof cmd, "ssh -p %d ubuntu@%s", port, host);
-		ssh = json_pack("{s:s, s:i, s:s, s:s}", "host", host, "port", port, "user", "ubuntu",
-		                "command", cmd);
+		ssh = json_object();
+		SET(ssh, "host", json_string(host));
+		SET(ssh, "port", json_integer(port));
+		SET(ssh, "user", json_string("ubuntu"));
+		SET(ssh, "command", json_string(cmd));
 	}
-	json_object_set_new(j, "ssh", ssh);
-	json_object_set_new(j, "ssh_key_ids",
-	                    keys_json((const char *)sqlite3_column_text(st, C_KEYS)));
-	json_object_set_new(j, "price_per_hour_cents",
-	                    json_integer(sqlite3_column_int64(st, C_PRICE)));
-	json_object_set_new(j, "task_id", col_str(st, C_TASK));
-	json_object_set_new(j, "version", json_integer(sqlite3_column_int64(st, C_VERSION)));
-	json_object_set_new(j, "created_at", db_time_json(sqlite3_column_int64(st, C_CREATED)));
-	json_object_set_new(j, "updated_at", db_time_json(sqlite3_column_int64(st, C_UPDATED)));
-	json_object_set_new(j, "is_actionable", json_boolean(act.is_actionable));
-	json_object_set_new(j, "action_required",
-	                    act.action_required ? json_string(act.action_required) : json_null());
-	json_object_set_new(j, "actionable_until", db_time_json(act.actionable_until_ms));
-	json_object_set_new(j, "archived_at", db_time_json(act.archived_at_ms));
+	SET(j, "ssh", ssh);
+	SET(j, "ssh_key_ids", keys_json((const char *)sqlite3_column_text(st, C_KEYS)));
+	SET(j, "price_per_hour_cents", json_integer(sqlite3_column_int64(st, C_PRICE)));
+	SET(j, "task_id", col_str(st, C_TASK));
+	SET(j, "version", json_integer(sqlite3_column_int64(st, C_VERSION)));
+	SET(j, "created_at", db_time_json(sqlite3_column_int64(st, C_CREATED)));
+	SET(j, "updated_at", db_time_json(sqlite3_column_int64(st, C_UPDATED)));
+	SET(j, "is_actionable", json_boolean(act.is_actionable));
+	SET(j, "action_required",
+	    act.action_required ? json_string_nocheck(act.action_required) : json_null());
+	SET(j, "actionable_until", db_time_json(act.actionable_until_ms));
+	SET(j, "archived_at", db_time_json(act.archived_at_ms));
 	return j;
 }
 
@@ -233,6 +250,11 @@ json_t *model_allocations(Db *db, const Principal *p, const AllocFilter *f, bool
 		              "the cursor is not one this server issued for allocation lists");
 		return NULL;
 	}
+	if (f->q && strlen(f->q) > 200) {
+		api_error_set(err, 400, "invalid_parameter", "search for at most 200 characters",
+		              "q is %zu characters long", strlen(f->q));
+		return NULL;
+	}
 	int limit = f->limit < 1 ? QD_PAGE_LIMIT_DEFAULT : QD_MIN(f->limit, QD_PAGE_LIMIT_MAX);
 
 	QdBuf sql;
@@ -240,16 +262,14 @@ json_t *model_allocations(Db *db, const Principal *p, const AllocFilter *f, bool
 	qdbuf_appendf(&sql, "%s WHERE 1", ALLOC_SELECT);
 	if (!admin_scope)
 		qdbuf_appendf(&sql, " AND a.org_id = :org");
+	/* The mask is a bound parameter, not an IN list: one statement per filter
+	 * shape keeps the statement cache small whatever states are asked for. */
 	unsigned mask = f->state_mask & ((1u << ALLOC_STATE_COUNT) - 1);
 	if (mask) {
-		qdbuf_appendf(&sql, " AND a.state IN (");
-		const char *sep = "";
+		qdbuf_appendf(&sql, " AND ((:mask >> CASE a.state");
 		for (int s = 0; s < ALLOC_STATE_COUNT; s++)
-			if (mask & (1u << s)) {
-				qdbuf_appendf(&sql, "%s'%s'", sep, alloc_state_name((AllocState)s));
-				sep = ",";
-			}
-		qdbuf_appendf(&sql, ")");
+			qdbuf_appendf(&sql, " WHEN '%s' THEN %d", alloc_state_name((AllocState)s), s);
+		qdbuf_appendf(&sql, " ELSE 31 END) & 1)");
 	}
 	if (f->actionable == 1)
 		qdbuf_appendf(&sql, " AND " SQL_ACTIONABLE);
@@ -298,6 +318,8 @@ json_t *model_allocations(Db *db, const Principal *p, const AllocFilter *f, bool
 		bind_text(st, ":cid", cid);
 	}
 	bind_i64(st, ":limit", limit + 1);
+	if (mask)
+		bind_i64(st, ":mask", mask);
 	int n = 0, rc;
 	int64_t last_created = 0;
 	char last_id[DB_ID_MAX] = "";
@@ -1165,6 +1187,16 @@ static bool create_in_tx(Db *db, const Principal *p, const CreateReq *r, int64_t
 		ok = false;
 	free(search);
 	qdbuf_done(&keys);
+	if (ok && r->storage && json_array_size(r->storage) > 0) {
+		st = db_prep(db, "UPDATE allocations SET volume_count = ? WHERE id = ?");
+		ok = st != NULL;
+		if (ok) {
+			sqlite3_bind_int(st, 1, (int)json_array_size(r->storage));
+			sqlite3_bind_text(st, 2, alloc_id, -1, SQLITE_TRANSIENT);
+			ok = sqlite3_step(st) == SQLITE_DONE;
+			sqlite3_reset(st);
+		}
+	}
 	if (ok && r->storage) {
 		json_array_foreach(r->storage, i, v) {
 			char vid[DB_ID_MAX];
@@ -1207,6 +1239,9 @@ static bool create_in_tx(Db *db, const Principal *p, const CreateReq *r, int64_t
 		         node_name, r->gpu_count, r->gpu_count == 1 ? "" : "s");
 		ok = db_event_alloc(db, "allocation.created", alloc_id, task_id, emsg) > 0;
 		db_note_state(db, alloc_id, ALLOC_PROVISIONING);
+		snprintf(emsg, sizeof emsg, "%d GPU%s reserved for %s", r->gpu_count,
+		         r->gpu_count == 1 ? "" : "s", r->name);
+		ok = ok && db_event_node(db, node, emsg) > 0;
 	}
 	if (!ok) {
 		db_fail(db, err, "create the allocation");

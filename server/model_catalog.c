@@ -329,6 +329,21 @@ static json_t *node_json(sqlite3_stmt *st)
 	                 "allocation_count", (json_int_t)sqlite3_column_int64(st, 11));
 }
 
+int64_t db_event_node(Db *db, const char *node_id, const char *message)
+{
+	sqlite3_stmt *st = db_prep(db, NODE_SELECT " WHERE n.id = ?");
+	if (!st)
+		return -1;
+	sqlite3_bind_text(st, 1, node_id, -1, SQLITE_TRANSIENT);
+	json_t *node = sqlite3_step(st) == SQLITE_ROW ? node_json(st) : NULL;
+	sqlite3_reset(st);
+	if (!node)
+		return -1;
+	int64_t id = db_event_append(db, "node.updated", NULL, NULL, node_id, NULL, message, NULL, node);
+	json_decref(node);
+	return id;
+}
+
 json_t *model_nodes(Db *db, const Principal *p, int limit, const char *cursor, ApiError *err)
 {
 	(void)p;

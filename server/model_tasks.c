@@ -269,7 +269,13 @@ bool db_alloc_transition(Db *db, const char *alloc_id, AllocState to, const char
 		snprintf(emsg, sizeof emsg, "%s: %s -> %s", name, alloc_state_name(from),
 		         alloc_state_name(to));
 	db_note_state(db, alloc_id, to);
-	return db_event_alloc(db, "allocation.state_changed", alloc_id, task_id, emsg) > 0;
+	if (db_event_alloc(db, "allocation.state_changed", alloc_id, task_id, emsg) <= 0)
+		return false;
+	if (free_gpus && node[0]) {
+		snprintf(emsg, sizeof emsg, "%d GPU%s freed by %s", gpus, gpus == 1 ? "" : "s", name);
+		return db_event_node(db, node, emsg) > 0;
+	}
+	return true;
 }
 
 /* --- task read ------------------------------------------------------------------------ */

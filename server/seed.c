@@ -180,7 +180,7 @@ static bool seed_catalog(Db *db, Rng *r, int64_t now)
 	ok = ok && run(db, "INSERT INTO orgs VALUES(?1, ?2, ?3, ?4, ?5)", "sssii", "org_globex",
 	               "globex", "globex", (int64_t)2500, now - 200 * DAY);
 	ok = ok && run(db, "INSERT INTO orgs VALUES(?1, ?2, ?3, ?4, ?5)", "sssii", "org_platform",
-	               "platform", "platform", (int64_t)0, now - 500 * DAY);
+	               "platform", "platform", (int64_t)500000, now - 500 * DAY);
 	for (size_t i = 0; ok && i < QD_ARRAY_LEN(users); i++)
 		ok = run(db, "INSERT INTO users VALUES(?1, ?2, ?3, ?4, ?5, ?6)", "sssssi", users[i].id,
 		         users[i].name, users[i].email, users[i].org, users[i].roles, now - 100 * DAY);
@@ -592,6 +592,8 @@ int db_seed_demo(Db *db, ApiError *err)
 					         "ssssssii", vid, a.id, a.org, "checkpoints", "/mnt/ckpt", "2000",
 					         (int64_t)1, a.created + 1);
 				}
+				ok = ok && run(db, "UPDATE allocations SET volume_count = (SELECT COUNT(*) FROM volumes"
+				                   " WHERE allocation_id = ?1) WHERE id = ?1", "s", a.id);
 			}
 			/* The task that brought it here. */
 			char tid[DB_ID_MAX];

@@ -12,6 +12,7 @@
 #define STREAM_BATCH 200            /* events read from the db at a time */
 #define STREAM_PING_MS (20 * 1000)
 #define STREAM_KIND 0x5354524d      /* tags a StreamConn in a shared pss */
+#define STREAM_WRITE_CLOSE ((enum lws_write_protocol)4)
 
 typedef struct StreamConn {
 	uint32_t kind;                  /* STREAM_KIND once established */
@@ -235,8 +236,17 @@ static void refill(StreamConn *c)
 static int writeable(struct lws *wsi, StreamConn *c)
 {
 	if (c->closing) {
+		/* lws 4.1.6 hangs up without a close frame when a callback returns -1
+		 * after lws_close_reason() (seen here on SIGTERM), so the frame is
+		 * written directly: opcode close via lws_write's internal
+		 * LWS_WRITE_CLOSE (4), which its public header only leaves out. */
 		static const char why[] = "server shutting down";
-		lws_close_reason(wsi, LWS_CLOSE_STATUS_GOINGAWAY, (unsigned char *)why, sizeof why - 1);
+		unsigned char cbuf[LWS_PRE + 2 + sizeof why];
+		unsigned char *p = cbuf + LWS_PRE;
+		p[0] = (unsigned char)(LWS_CLOSE_STATUS_GOINGAWAY >> 8);
+		p[1] = (unsigned char)(LWS_CLOSE_STATUS_GOINGAWAY & 0xff);
+		memcpy(p + 2, why, sizeof why - 1);
+		lws_write(wsi, p, 2 + sizeof why - 1, STREAM_WRITE_CLOSE);
 		return -1;
 	}
 	if (c->ping_due) {

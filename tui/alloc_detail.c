@@ -119,6 +119,13 @@ static void overview(Detail *d, const Allocation *a)
 		snprintf(buf + n, sizeof buf - n, "%s)", alloc_state_name(a->state));
 	}
 	pair(d, "Actions", buf, rel ? ROLE_KEY_HINT : ROLE_DIM);
+	bool rs = alloc_action_allowed(ALLOC_ACTION_RESTART, a->state);
+	snprintf(buf, sizeof buf, "R restart%s%s%s", rs ? " (interrupts sessions and processes)" : "  (not allowed while ",
+	         rs ? "" : alloc_state_name(a->state), rs ? "" : ")");
+	pair(d, "", buf, rs ? ROLE_KEY_HINT : ROLE_DIM);
+	bool term = alloc_action_allowed(ALLOC_ACTION_TERMINAL, a->state);
+	pair(d, "", term ? "c terminal (shell on the machine)" : "c terminal  (only while active)",
+	     term ? ROLE_KEY_HINT : ROLE_DIM);
 	if (app_is_admin(d->app)) {
 		bool f = alloc_action_allowed(ALLOC_ACTION_FORCE_RELEASE, a->state);
 		snprintf(buf, sizeof buf, "F force release%s", f ? " (needs a reason)" : "  (only from release_failed)");
@@ -307,7 +314,7 @@ static void on_store(void *ud, StoreKind kind, const char *id)
 
 static void layout(Detail *d)
 {
-	int rows = LINES > 4 ? LINES - 1 : 3;
+	int rows = app_content_rows(d->app) > 4 ? app_content_rows(d->app) : 4;
 	if (!d->base.win)
 		d->base.win = newwin(rows, COLS, 0, 0);
 	else {
@@ -382,7 +389,7 @@ static WidgetResult d_key(Widget *w, const KeyEvent *ev)
 		app_message(d->app, false, "asked the server for the latest %s", d->id);
 		return W_HANDLED | W_REDRAW;
 	case ACTION_RESTART:
-		app_message(d->app, true, "restart is not available in this build of the console yet");
+		app_restart(d->app, d->id);
 		return W_HANDLED | W_REDRAW;
 	case ACTION_TERMINAL:
 		app_open_terminal(d->app, d->id);

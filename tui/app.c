@@ -71,6 +71,16 @@ struct App {
 	AppPromptChange prompt_change;
 	AppPromptDone prompt_done;
 	void *prompt_ud;
+
+	struct OpCtx *ops;  /* release/restart contexts alive (dialog open or request in flight) */
+
+	AppDock dock;       /* .obj NULL: none */
+	WINDOW *dock_win;
+	int dock_rows;      /* rows the dock has now (0 = hidden) */
+	bool dock_full;     /* covers every screen */
+	bool dock_focus;
+	bool dock_dirty;    /* the dock alone needs drawing */
+	bool dock_all;      /* the dock must repaint everything */
 };
 
 static App *oom_app;
@@ -92,6 +102,7 @@ static void quit_cb(uv_timer_t *t)
 	App *app = t->data;
 	free_layers(app);
 	terminal_view_shutdown();
+	app->dock.obj = NULL; /* its sessions are gone */
 	uv_stop(&app->loop);
 }
 
@@ -114,6 +125,14 @@ Session *app_session(App *app) { return app->session; }
 Api *app_api(App *app) { return session_api(app->session); }
 bool app_ascii(const App *app) { return app->ascii; }
 
+int app_content_rows(const App *app)
+{
+	int avail = LINES > 1 ? LINES - 1 : 1;
+	if (app->dock_full || app->dock_rows <= 0)
+		return avail;
+	return avail - app->dock_rows > 1 ? avail - app->dock_rows : 1;
+}
+
 bool app_is_admin(const App *app)
 {
 	const SessionProfile *p = session_profile(app->session);
@@ -134,6 +153,16 @@ static void frame_cb(uv_timer_t *t)
 void app_invalidate(App *app)
 {
 	app->dirty = true;
+	if (app->frame_armed || app->quit)
+		return;
+	int64_t wait = app->last_frame_ms + FRAME_MS - qd_mono_ms();
+	uv_timer_start(&app->frame_timer, frame_cb, wait > 0 ? (uint64_t)wait : 0, 0);
+	app->frame_armed = true;
+}
+
+void app_invalidate_dock(App *app)
+{
+	app->dock_dirty = true;
 	if (app->frame_armed || app->quit)
 		return;
 	int64_t wait = app->last_frame_ms + FRAME_MS - qd_mono_ms();
@@ -304,15 +333,21 @@ static void update_connection(App *app)
 	statusline_set_connection(app->status, text, role);
 }
 
+static bool dock_shown(const App *app) { return app->dock.obj && app->dock_rows > 0 && app->dock_win; }
+
 static void update_mode(App *app)
 {
 	char mode[128] = "", hints[256] = "";
 	AppLayer *l = top_layer(app);
 	/* A dialog has no describe hook: show the screen under it. */
-	for (int i = app->nlayers - 1; i >= 0; i--) {
-		if (app->layers[i].describe) {
-			app->layers[i].describe(app->layers[i].obj, mode, sizeof mode, hints, sizeof hints);
-			break;
+	if (app->dock_focus && dock_shown(app) && app->dock.describe && l && l->full) {
+		app->dock.describe(app->dock.obj, mode, sizeof mode, hints, sizeof hints);
+	} else {
+		for (int i = app->nlayers - 1; i >= 0; i--) {
+			if (app->layers[i].describe) {
+				app->layers[i].describe(app->layers[i].obj, mode, sizeof mode, hints, sizeof hints);
+				break;
+			}
 		}
 	}
 	if (l && !l->describe)
@@ -332,21 +367,75 @@ static void update_mode(App *app)
 
 /* --- drawing --------------------------------------------------------------------- */
 
+/* Only the dock changed (a shell's output): draw it alone, so a flood costs
+ * the pane's damaged rows and nothing else. Dialogs above it are re-copied
+ * where it may have drawn over them. */
+static void draw_dock_only(App *app)
+{
+	app->dock_dirty = false;
+	if (!dock_shown(app))
+		return;
+	app->last_frame_ms = qd_mono_ms();
+	app->dock.draw(app->dock.obj, app->dock_win, app->dock_all);
+	app->dock_all = false;
+	wnoutrefresh(app->dock_win);
+	AppLayer *full = top_full(app);
+	for (int i = full ? (int)(full - app->layers) + 1 : 0; i < app->nlayers; i++) {
+		Widget *w = app->layers[i].w;
+		if (w->win) {
+			touchwin(w->win);
+			wnoutrefresh(w->win);
+		}
+	}
+	if (toast_visible(app->toast) && toast_widget(app->toast)->win) {
+		touchwin(toast_widget(app->toast)->win);
+		wnoutrefresh(toast_widget(app->toast)->win);
+	}
+	int cy, cx;
+	if (app->cmd_mode == CMD_NONE && app->dock_focus && app->nlayers &&
+	    app->layers[app->nlayers - 1].full && app->dock.cursor &&
+	    app->dock.cursor(app->dock.obj, &cy, &cx)) {
+		wmove(app->dock_win, cy, cx);
+		wnoutrefresh(app->dock_win);
+		curs_set(1);
+	} else if (app->cmd_mode == CMD_NONE) {
+		curs_set(0);
+	}
+	doupdate();
+}
+
 static void draw_frame_now(App *app)
 {
-	if (!app->dirty || app->quit)
+	if (app->quit)
 		return;
+	if (!app->dirty) {
+		if (app->dock_dirty)
+			draw_dock_only(app);
+		return;
+	}
 	app->dirty = false;
+	app->dock_dirty = false;
 	app->last_frame_ms = qd_mono_ms();
 
 	AppLayer *full = top_full(app);
 	int start = full ? (int)(full - app->layers) : 0;
+	bool dock = dock_shown(app);
 	for (int i = start; i < app->nlayers; i++) {
 		Widget *w = app->layers[i].w;
-		widget_draw(w);
-		if (w->win)
-			wnoutrefresh(w->win);
+		/* Under a full-screen dock the screens stay undrawn; dialogs show. */
+		if (!(dock && app->dock_full && app->layers[i].full)) {
+			widget_draw(w);
+			if (w->win)
+				wnoutrefresh(w->win);
+		}
 		w->dirty = false;
+		/* The dock sits between the screen and the dialogs above it. */
+		if (dock && i == start) {
+			app->dock.draw(app->dock.obj, app->dock_win, app->dock_all);
+			app->dock_all = false;
+			touchwin(app->dock_win);
+			wnoutrefresh(app->dock_win);
+		}
 	}
 	if (toast_visible(app->toast)) {
 		Widget *tw = toast_widget(app->toast);
@@ -368,7 +457,12 @@ static void draw_frame_now(App *app)
 		/* The top layer may want the terminal cursor (the shell pane). */
 		AppLayer *top = top_layer(app);
 		int cy, cx;
-		if (top && top->cursor && top->w->win && top->cursor(top->obj, &cy, &cx)) {
+		if (dock && app->dock_focus && top && top->full && app->dock.cursor &&
+		    app->dock.cursor(app->dock.obj, &cy, &cx)) {
+			wmove(app->dock_win, cy, cx);
+			wnoutrefresh(app->dock_win);
+			curs_set(1);
+		} else if (top && top->cursor && top->w->win && top->cursor(top->obj, &cy, &cx)) {
 			wmove(top->w->win, cy, cx);
 			wnoutrefresh(top->w->win);
 			curs_set(1);
@@ -394,6 +488,68 @@ static void layout_status(App *app)
 	cmdline_set_window(app->cmd, app->status_win);
 }
 
+/* Sizes the dock's window from what its owner wants now. */
+static void layout_dock(App *app)
+{
+	int avail = LINES > 1 ? LINES - 1 : 1;
+	int want = app->dock.obj && app->dock.rows ? app->dock.rows(app->dock.obj, avail) : 0;
+	if (want <= 0) {
+		app->dock_rows = 0;
+		app->dock_full = false;
+		app->dock_focus = false;
+		if (app->dock_win) {
+			delwin(app->dock_win);
+			app->dock_win = NULL;
+		}
+		return;
+	}
+	/* A split keeps at least a few rows of the screen above it. */
+	app->dock_full = want >= avail || avail - want < 4;
+	app->dock_rows = app->dock_full ? avail : want;
+	int y = avail - app->dock_rows;
+	if (app->dock_win) {
+		wresize(app->dock_win, app->dock_rows, COLS);
+		mvwin(app->dock_win, y, 0);
+	} else {
+		app->dock_win = newwin(app->dock_rows, COLS, y, 0);
+	}
+	if (app->dock_full)
+		app->dock_focus = true;
+	app->dock_all = true;
+}
+
+static void relayout_all(App *app)
+{
+	layout_dock(app);
+	for (int i = 0; i < app->nlayers; i++) {
+		if (app->layers[i].w->klass->resize)
+			app->layers[i].w->klass->resize(app->layers[i].w);
+		if (app->layers[i].w->win)
+			touchwin(app->layers[i].w->win);
+	}
+}
+
+void app_set_dock(App *app, const AppDock *dock)
+{
+	app->dock = *dock;
+	app_dock_layout(app);
+}
+
+void app_dock_layout(App *app)
+{
+	relayout_all(app);
+	app_invalidate(app);
+}
+
+void app_dock_focus(App *app, bool focus)
+{
+	app->dock_focus = dock_shown(app) && (focus || app->dock_full);
+	app->dock_all = true;
+	app_invalidate(app);
+}
+
+bool app_dock_focused(const App *app) { return app->dock_focus && app->dock_rows > 0; }
+
 static void on_winch(uv_signal_t *h, int signum)
 {
 	App *app = h->data;
@@ -401,9 +557,7 @@ static void on_winch(uv_signal_t *h, int signum)
 	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0)
 		resizeterm(ws.ws_row, ws.ws_col);
 	layout_status(app);
-	for (int i = 0; i < app->nlayers; i++)
-		if (app->layers[i].w->klass->resize)
-			app->layers[i].w->klass->resize(app->layers[i].w);
+	relayout_all(app);
 	Widget *tw = toast_widget(app->toast);
 	if (tw->klass->resize)
 		tw->klass->resize(tw);
@@ -591,6 +745,14 @@ static void dispatch_key(App *app, int key, bool is_keycode)
 			app_invalidate(app);
 		return;
 	}
+	/* The focused dock (the shell) takes every key unless a dialog is on top. */
+	AppLayer *tl = top_layer(app);
+	if (app->dock_focus && dock_shown(app) && app->dock.key && (!tl || tl->full)) {
+		WidgetResult r = app->dock.key(app->dock.obj, key, is_keycode);
+		if (r & W_QUIT)
+			request_quit(app);
+		return;
+	}
 	/* Top layer first; fall through dialogs only as far as the first
 	 * full-screen layer (a screen hidden under another takes no keys). */
 	for (int i = app->nlayers - 1; i >= 0; i--) {
@@ -669,39 +831,69 @@ void app_copy(App *app, const char *text, const char *what)
 	app_message(app, false, "copied %s", what);
 }
 
-/* --- release flow ---------------------------------------------------------------- */
+/* --- release / force release / restart flows ----------------------------------- */
 
-typedef struct {
+typedef enum { OP_RELEASE, OP_FORCE_RELEASE, OP_RESTART } OpKind;
+
+/* One confirmed-or-pending operation. It lives from the dialog's opening to
+ * the request's answer; the app keeps every live one on a list so quitting
+ * with a dialog open (the modal is freed without its callback) or with a
+ * request in flight frees it. */
+typedef struct OpCtx {
 	App *app;
+	struct OpCtx *next;
 	char *id;
 	char *label;
-	bool force;
-} ReleaseCtx;
+	OpKind kind;
+} OpCtx;
 
-static void release_ctx_free(ReleaseCtx *rc)
+static const char *op_word(OpKind k)
 {
-	free(rc->id);
-	free(rc->label);
-	free(rc);
+	return k == OP_FORCE_RELEASE ? "force release" : k == OP_RESTART ? "restart" : "release";
 }
 
-static void release_done(void *ud, const ApiResponse *r)
+static OpCtx *op_new(App *app, OpKind kind, const char *id, const char *label)
 {
-	ReleaseCtx *rc = ud;
-	App *app = rc->app;
-	const char *what = rc->force ? "force release" : "release";
+	OpCtx *oc = xcalloc(1, sizeof *oc);
+	oc->app = app;
+	oc->kind = kind;
+	oc->id = xstrdup(id);
+	oc->label = xstrdup(label);
+	oc->next = app->ops;
+	app->ops = oc;
+	return oc;
+}
+
+static void op_free(OpCtx *oc)
+{
+	for (OpCtx **pp = &oc->app->ops; *pp; pp = &(*pp)->next) {
+		if (*pp == oc) {
+			*pp = oc->next;
+			break;
+		}
+	}
+	free(oc->id);
+	free(oc->label);
+	free(oc);
+}
+
+static void op_done(void *ud, const ApiResponse *r)
+{
+	OpCtx *oc = ud;
+	App *app = oc->app;
+	const char *what = op_word(oc->kind);
 	if (r->outcome == API_CANCELLED) {
-		release_ctx_free(rc);
+		op_free(oc);
 		return;
 	}
 	if (r->outcome != API_OK) {
 		if (r->outcome == API_TRANSPORT)
-			app_message(app, true, "%s of %s failed: cannot reach the server (%s)", what, rc->label,
+			app_message(app, true, "%s of %s failed: cannot reach the server (%s)", what, oc->label,
 			            r->err_message);
 		else
-			app_message(app, true, "%s of %s refused: %s%s%s", what, rc->label, r->err_message,
+			app_message(app, true, "%s of %s refused: %s%s%s", what, oc->label, r->err_message,
 			            r->err_suggestion[0] ? "; " : "", r->err_suggestion);
-		release_ctx_free(rc);
+		op_free(oc);
 		return;
 	}
 	char task[64] = "";
@@ -710,98 +902,136 @@ static void release_done(void *ud, const ApiResponse *r)
 		views_clean(json_string_value(t), 40, app->ascii, task, sizeof task);
 	char msg[256];
 	snprintf(msg, sizeof msg, "%s accepted %s task %s %s %s", what, app->ascii ? "|" : "·",
-	         task[0] ? task : "(none)", app->ascii ? "|" : "·", rc->label);
+	         task[0] ? task : "(none)", app->ascii ? "|" : "·", oc->label);
 	app_toast(app, LEVEL_OK, msg);
 	statusline_set_message(app->status, LEVEL_OK, msg, qd_mono_ms(), MESSAGE_TTL_MS);
-	session_refresh_allocation(app->session, rc->id);
-	release_ctx_free(rc);
+	session_refresh_allocation(app->session, oc->id);
+	op_free(oc);
 }
 
 static void confirm_done(void *ud, Modal *m, ModalOutcome outcome)
 {
-	ReleaseCtx *rc = ud;
-	App *app = rc->app;
+	OpCtx *oc = ud;
+	App *app = oc->app;
 	if (outcome != MODAL_ACCEPTED) {
-		app_message(app, false, "%s cancelled: %s unchanged", rc->force ? "force release" : "release",
-		            rc->label);
-		release_ctx_free(rc);
+		app_message(app, false, "%s cancelled: %s unchanged", op_word(oc->kind), oc->label);
+		op_free(oc);
 		return;
 	}
-	char *e = api_escape(rc->id);
+	char *e = api_escape(oc->id);
 	char *path;
 	json_t *body = NULL;
-	if (rc->force) {
+	switch (oc->kind) {
+	case OP_FORCE_RELEASE:
 		path = xasprintf("/api/v1/admin/allocations/%s/force-release", e);
 		body = json_pack("{s:s}", "reason", modal_input(m));
-	} else {
+		break;
+	case OP_RESTART:
+		path = xasprintf("/api/v1/allocations/%s/restart", e);
+		body = json_object();
+		break;
+	case OP_RELEASE:
+	default:
 		path = xasprintf("/api/v1/allocations/%s/release", e);
 		/* An empty object rather than no body: qdeckd (at the time of writing)
 		 * cut the response short for a POST with Content-Length 0. */
 		body = json_object();
+		break;
 	}
-	api_request(app_api(app), "POST", path, body, release_done, rc);
-	app_message(app, false, "%s of %s sent%s", rc->force ? "force release" : "release", rc->label,
-	            app->ascii ? "..." : "…");
+	api_request(app_api(app), "POST", path, body, op_done, oc);
+	app_message(app, false, "%s of %s sent%s", op_word(oc->kind), oc->label, app->ascii ? "..." : "…");
 	json_decref(body);
 	free(path);
 	free(e);
 }
 
-static void start_release(App *app, const char *alloc_id, bool force)
+/* Why `kind` is not possible on an allocation in this state ("" if it is). */
+static void op_refusal(OpKind kind, AllocState st, char *buf, size_t sz)
+{
+	buf[0] = '\0';
+	AllocAction act = kind == OP_FORCE_RELEASE ? ALLOC_ACTION_FORCE_RELEASE
+	                  : kind == OP_RESTART     ? ALLOC_ACTION_RESTART
+	                                           : ALLOC_ACTION_RELEASE;
+	if (alloc_action_allowed(act, st))
+		return;
+	const char *hint = "";
+	if (kind == OP_FORCE_RELEASE)
+		hint = " (only release_failed rows can be forced)";
+	else if (kind == OP_RELEASE && st == ALLOC_RELEASE_FAILED)
+		hint = " (an admin can force release it: A)";
+	else if (kind == OP_RESTART)
+		hint = " (a restart needs it active or restart_failed)";
+	snprintf(buf, sz, "it is %s%s", alloc_state_name(st), hint);
+}
+
+bool app_action_allowed(Action action, AllocState st, char *why, size_t wsz)
+{
+	OpKind k = action == ACTION_RESTART         ? OP_RESTART
+	           : action == ACTION_FORCE_RELEASE ? OP_FORCE_RELEASE
+	                                            : OP_RELEASE;
+	op_refusal(k, st, why, wsz);
+	return why[0] == '\0';
+}
+
+static void start_op(App *app, const char *alloc_id, OpKind kind)
 {
 	const Allocation *a = alloc_id ? store_allocation(app->store, alloc_id) : NULL;
 	if (!a) {
 		app_message(app, true, "select an allocation first");
 		return;
 	}
-	AllocAction act = force ? ALLOC_ACTION_FORCE_RELEASE : ALLOC_ACTION_RELEASE;
 	char name[96], id[64];
 	views_clean(a->name, 40, app->ascii, name, sizeof name);
 	views_clean(a->id, 40, app->ascii, id, sizeof id);
-	if (force && !app_is_admin(app)) {
+	if (kind == OP_FORCE_RELEASE && !app_is_admin(app)) {
 		app_message(app, true, "force release needs the admin role");
 		return;
 	}
-	if (!alloc_action_allowed(act, a->state)) {
-		app_message(app, true, "cannot %s %s: it is %s%s", force ? "force release" : "release", name,
-		            alloc_state_name(a->state),
-		            force ? " (only release_failed rows can be forced)"
-		                  : a->state == ALLOC_RELEASE_FAILED ? " (an admin can force release it: A)"
-		                                                     : "");
+	char why[160];
+	op_refusal(kind, a->state, why, sizeof why);
+	if (why[0]) {
+		app_message(app, true, "cannot %s %s: %s", op_word(kind), name, why);
 		return;
 	}
-	ReleaseCtx *rc = xcalloc(1, sizeof *rc);
-	rc->app = app;
-	rc->id = xstrdup(a->id);
-	rc->label = xasprintf("%s (%s)", name, id);
-	rc->force = force;
+	char label[192];
+	snprintf(label, sizeof label, "%s (%s)", name, id);
+	OpCtx *oc = op_new(app, kind, a->id, label);
 	char node[96];
 	views_node(a, app->ascii, node, sizeof node);
 	char *body;
 	Modal *m;
-	if (force) {
+	if (kind == OP_FORCE_RELEASE) {
 		char reason[256];
 		views_reason(a, reason, sizeof reason);
 		body = xasprintf("Force release %s on %s?\n\nThe release failed: %s\n\nThis marks it released "
 		                 "without the node's confirmation. Your reason goes into the audit log.",
-		                 rc->label, node, reason[0] ? reason : "no reason recorded");
+		                 oc->label, node, reason[0] ? reason : "no reason recorded");
 		ModalSpec spec = { .title = "Force release", .body = body, .accept_label = "Force release",
 		                   .cancel_label = "Cancel", .danger = true, .input_label = "Reason",
 		                   .input_required = true, .input_max = 500 };
 		m = modal_new(&spec);
+	} else if (kind == OP_RESTART) {
+		/* Seed 000 §7: say what a restart interrupts before it happens. */
+		body = xasprintf("Restart %s on %s?\n\nThe machine reboots: SSH and terminal sessions are "
+		                 "disconnected and running processes are stopped (unsaved work in them is lost). "
+		                 "Attached storage, SSH access and the managed runtime are kept. Billing continues."
+		                 "\n\nIt shows restarting, then active again (or restart_failed).",
+		                 oc->label, node);
+		m = modal_confirm_new("Restart allocation", body, "Restart", true);
 	} else {
 		body = xasprintf("Release %s on %s?\n\nThe machine stops, its local scratch disk is deleted and "
 		                 "billing stops. Attached project storage persists.",
-		                 rc->label, node);
+		                 oc->label, node);
 		m = modal_confirm_new("Release allocation", body, "Release", true);
 	}
 	free(body);
-	modal_set_callback(m, confirm_done, rc);
+	modal_set_callback(m, confirm_done, oc);
 	app_push_modal(app, m);
 }
 
-void app_release(App *app, const char *alloc_id) { start_release(app, alloc_id, false); }
-void app_force_release(App *app, const char *alloc_id) { start_release(app, alloc_id, true); }
+void app_release(App *app, const char *alloc_id) { start_op(app, alloc_id, OP_RELEASE); }
+void app_force_release(App *app, const char *alloc_id) { start_op(app, alloc_id, OP_FORCE_RELEASE); }
+void app_restart(App *app, const char *alloc_id) { start_op(app, alloc_id, OP_RESTART); }
 
 /* --- setup / teardown --------------------------------------------------------------- */
 
@@ -925,7 +1155,11 @@ int app_run(const AppOptions *opt)
 	/* Leave the screen first so nothing below can leave the terminal raw. */
 	restore_terminal();
 	free_layers(app);
+	/* Cancels requests in flight: their callbacks free their contexts. */
 	session_free(&app->session);
+	/* What is left belonged to dialogs freed without an answer. */
+	while (app->ops)
+		op_free(app->ops);
 	store_free(&app->store);
 	if (app->in_poll_active)
 		uv_close((uv_handle_t *)&app->in_poll, NULL);
@@ -943,6 +1177,8 @@ int app_run(const AppOptions *opt)
 	toast_free(&app->toast);
 	if (app->status_win)
 		delwin(app->status_win);
+	if (app->dock_win)
+		delwin(app->dock_win);
 	session_target_done(&app->target);
 	oom_app = NULL;
 	free(app);

@@ -80,9 +80,45 @@ void app_open_triage(App *app);
  * shared by every screen that shows an allocation. */
 void app_release(App *app, const char *alloc_id);
 void app_force_release(App *app, const char *alloc_id);
+/* Restart with a confirm dialog that says what a restart interrupts (seed 000
+ * §7); Cancel is the default. Refused in the status line, with the reason,
+ * when the allocation's state does not allow it. */
+void app_restart(App *app, const char *alloc_id);
+/* Whether ACTION_RELEASE / ACTION_RESTART / ACTION_FORCE_RELEASE may start
+ * from state st; when not, why says so ("it is releasing ..."). */
+bool app_action_allowed(Action action, AllocState st, char *why, size_t wsz);
 /* Copies text to the clipboard with OSC 52 and says "copied <what>". */
 void app_copy(App *app, const char *text, const char *what);
 /* Opens a shell on the allocation (terminal pane), or says why not. */
 void app_open_terminal(App *app, const char *alloc_id);
+
+/* The dock: one region below the screens and above the status line (the
+ * terminal pane), split below the current screen or covering all of it.
+ * The app owns its WINDOW; the owner says how many rows it wants. */
+typedef struct {
+	void *obj;
+	/* Rows wanted out of `avail` (the rows above the status line): 0 hides
+	 * the dock, avail (or more) makes it full screen. */
+	int (*rows)(void *obj, int avail);
+	/* Draws into win (rows x COLS); `all` after a resize or uncovering. */
+	void (*draw)(void *obj, WINDOW *win, bool all);
+	/* A key while the dock has the focus. */
+	WidgetResult (*key)(void *obj, int key, bool is_keycode);
+	/* Terminal cursor position in win, false = hidden. */
+	bool (*cursor)(void *obj, int *y, int *x);
+	void (*describe)(void *obj, char *mode, size_t msz, char *hints, size_t hsz);
+} AppDock;
+
+void app_set_dock(App *app, const AppDock *dock);
+/* The dock's wanted rows changed (shown, hidden, split toggled): lays out
+ * every screen again. */
+void app_dock_layout(App *app);
+/* Keys go to the dock (true) or the screens (false). Full screen forces it. */
+void app_dock_focus(App *app, bool focus);
+bool app_dock_focused(const App *app);
+/* Only the dock changed: the next frame draws the dock alone. */
+void app_invalidate_dock(App *app);
+/* Rows screens may use (above the dock and the status line). */
+int app_content_rows(const App *app);
 
 #endif

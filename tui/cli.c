@@ -21,7 +21,7 @@
 #include "net/store.h"
 #include "tui/views_common.h"
 
-typedef enum { VERB_LS, VERB_SHOW, VERB_RELEASE, VERB_FORCE, VERB_EVENTS } Verb;
+typedef enum { VERB_LS, VERB_SHOW, VERB_RELEASE, VERB_FORCE, VERB_EVENTS, VERB_RESTART } Verb;
 
 typedef struct {
 	uv_loop_t loop;
@@ -46,7 +46,7 @@ typedef struct {
 	char *alloc_name;
 } Cli;
 
-static const char *verbs[] = { "ls", "show", "release", "force-release", "events" };
+static const char *verbs[] = { "ls", "show", "release", "force-release", "events", "restart" };
 
 bool cli_is_verb(const char *word)
 {
@@ -66,6 +66,8 @@ void cli_usage(FILE *f)
 	      "                                        admins see the whole fleet)\n"
 	      "  show ID [--json]                      one allocation\n"
 	      "  release ID [--yes]                    release (asks on a terminal; --yes when scripted)\n"
+	      "  restart ID [--yes]                    restart (interrupts SSH/terminal sessions and\n"
+	      "                                        processes; asks on a terminal)\n"
 	      "  force-release ID --reason TEXT        admin: force a release_failed row to released\n"
 	      "  events [--since N] [--json]           the event log after event id N\n"
 	      "\n"
@@ -310,12 +312,17 @@ static void get_allocation(Cli *c, ApiDone done)
 	free(e);
 }
 
-/* --- release / force-release -------------------------------------------------- */
+/* --- release / force-release / restart ----------------------------------------- */
+
+static const char *verb_word(const Cli *c)
+{
+	return c->verb == VERB_FORCE ? "force-release" : c->verb == VERB_RESTART ? "restart" : "release";
+}
 
 static void receipt_done(void *ud, const ApiResponse *r)
 {
 	Cli *c = ud;
-	const char *what = c->verb == VERB_FORCE ? "force-release" : "release";
+	const char *what = verb_word(c);
 	if (r->outcome != API_OK) {
 		finish(c, report_error(what, r));
 		return;
@@ -337,7 +344,7 @@ static void send_release(Cli *c)
 		json_decref(body);
 		free(path);
 	} else {
-		char *path = xasprintf("/api/v1/allocations/%s/release", e);
+		char *path = xasprintf("/api/v1/allocations/%s/%s", e, c->verb == VERB_RESTART ? "restart" : "release");
 		/* An empty object, not an empty body (see app.c's release). */
 		json_t *body = json_object();
 		api_request(session_api(c->session), "POST", path, body, receipt_done, c);
@@ -363,14 +370,14 @@ static void prompt_readable(uv_poll_t *h, int status, int events)
 	}
 	if (n <= 0)
 		printf("\n");
-	fprintf(stderr, "qdeck: release: not confirmed; nothing was changed\n");
+	fprintf(stderr, "qdeck: %s: not confirmed; nothing was changed\n", verb_word(c));
 	finish(c, CLI_FAILED);
 }
 
 static void release_checked(void *ud, const ApiResponse *r)
 {
 	Cli *c = ud;
-	const char *what = c->verb == VERB_FORCE ? "force-release" : "release";
+	const char *what = verb_word(c);
 	if (r->outcome != API_OK) {
 		finish(c, report_error(what, r));
 		return;
@@ -382,7 +389,9 @@ static void release_checked(void *ud, const ApiResponse *r)
 		finish(c, CLI_FAILED);
 		return;
 	}
-	AllocAction act = c->verb == VERB_FORCE ? ALLOC_ACTION_FORCE_RELEASE : ALLOC_ACTION_RELEASE;
+	AllocAction act = c->verb == VERB_FORCE     ? ALLOC_ACTION_FORCE_RELEASE
+	                  : c->verb == VERB_RESTART ? ALLOC_ACTION_RESTART
+	                                            : ALLOC_ACTION_RELEASE;
 	if (!alloc_action_allowed(act, a.state)) {
 		fprintf(stderr, "qdeck: %s: %s (%s) is %s; %s is not allowed from that state\n", what,
 		        clean(a.name), clean(a.id), alloc_state_name(a.state), what);
@@ -397,19 +406,24 @@ static void release_checked(void *ud, const ApiResponse *r)
 	}
 	/* No --yes: ask on a terminal, refuse when scripted. */
 	if (!isatty(STDIN_FILENO)) {
-		fprintf(stderr, "qdeck: release: stdin is not a terminal; pass --yes to release %s (%s)\n",
+		fprintf(stderr, "qdeck: %s: stdin is not a terminal; pass --yes to %s %s (%s)\n", what, what,
 		        clean(a.name), clean(a.id));
 		allocation_done(&a);
 		finish(c, CLI_FAILED);
 		return;
 	}
-	printf("Release %s (%s) on %s? This stops the machine, deletes local scratch disk and stops "
-	       "billing. [y/N] ",
-	       clean(a.name), clean(a.id), a.node_name[0] ? clean(a.node_name) : "no node");
+	if (c->verb == VERB_RESTART)
+		printf("Restart %s (%s) on %s? SSH and terminal sessions are disconnected and running "
+		       "processes stop; storage, SSH access and the runtime are kept. [y/N] ",
+		       clean(a.name), clean(a.id), a.node_name[0] ? clean(a.node_name) : "no node");
+	else
+		printf("Release %s (%s) on %s? This stops the machine, deletes local scratch disk and stops "
+		       "billing. [y/N] ",
+		       clean(a.name), clean(a.id), a.node_name[0] ? clean(a.node_name) : "no node");
 	fflush(stdout);
 	allocation_done(&a);
 	if (uv_poll_init(&c->loop, &c->prompt, STDIN_FILENO) != 0) {
-		fprintf(stderr, "qdeck: release: cannot read the answer from stdin\n");
+		fprintf(stderr, "qdeck: %s: cannot read the answer from stdin\n", what);
 		finish(c, CLI_FAILED);
 		return;
 	}
@@ -489,6 +503,7 @@ static void start_verb(Cli *c)
 		break;
 	case VERB_RELEASE:
 	case VERB_FORCE:
+	case VERB_RESTART:
 		get_allocation(c, release_checked);
 		break;
 	case VERB_EVENTS:
@@ -563,13 +578,18 @@ static int parse_args(Cli *c, int argc, char **argv)
 		c->verb = VERB_FORCE;
 	else if (strcmp(v, "events") == 0)
 		c->verb = VERB_EVENTS;
+	else if (strcmp(v, "restart") == 0)
+		c->verb = VERB_RESTART;
 	else
 		return usage_error("unknown verb '%s'", v);
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		bool has_next = i + 1 < argc;
-		if (strcmp(a, "--json") == 0 && c->verb != VERB_RELEASE && c->verb != VERB_FORCE) {
+		bool needs_id = c->verb == VERB_SHOW || c->verb == VERB_RELEASE || c->verb == VERB_FORCE ||
+		                c->verb == VERB_RESTART;
+		if (strcmp(a, "--json") == 0 && c->verb != VERB_RELEASE && c->verb != VERB_FORCE &&
+		    c->verb != VERB_RESTART) {
 			c->json = true;
 		} else if (strcmp(a, "--all") == 0 && c->verb == VERB_LS) {
 			c->all = true;
@@ -591,7 +611,7 @@ static int parse_args(Cli *c, int argc, char **argv)
 			free(copy);
 			free(c->state_filter);
 			c->state_filter = xstrdup(val);
-		} else if (strcmp(a, "--yes") == 0 && c->verb == VERB_RELEASE) {
+		} else if (strcmp(a, "--yes") == 0 && (c->verb == VERB_RELEASE || c->verb == VERB_RESTART)) {
 			c->yes = true;
 		} else if (strcmp(a, "--reason") == 0 && c->verb == VERB_FORCE) {
 			if (!has_next)
@@ -609,13 +629,14 @@ static int parse_args(Cli *c, int argc, char **argv)
 			c->since = n;
 		} else if (a[0] == '-' && a[1]) {
 			return usage_error("unknown option '%s' for this verb", a);
-		} else if (!c->id && (c->verb == VERB_SHOW || c->verb == VERB_RELEASE || c->verb == VERB_FORCE)) {
+		} else if (!c->id && needs_id) {
 			c->id = xstrdup(a);
 		} else {
 			return usage_error("unexpected argument '%s'", a);
 		}
 	}
-	if ((c->verb == VERB_SHOW || c->verb == VERB_RELEASE || c->verb == VERB_FORCE) && !c->id)
+	if ((c->verb == VERB_SHOW || c->verb == VERB_RELEASE || c->verb == VERB_FORCE ||
+	     c->verb == VERB_RESTART) && !c->id)
 		return usage_error("%s needs an allocation id", v);
 	if (c->id && (strlen(c->id) > 128 || !sanitize_is_clean(c->id, strlen(c->id))))
 		return usage_error("'%s' is not an allocation id", "ID");

@@ -1,5 +1,5 @@
 /* qdeck — the operator console: with no verb the full-screen TUI, with a verb
- * (ls, show, release, force-release, events) the scriptable CLI. */
+ * (ls, show, release, restart, force-release, events) the scriptable CLI. */
 #include <locale.h>
 #include <stdbool.h>
 #include <stdio.h>

@@ -137,7 +137,7 @@ static const TableSourceClass triage_source = {
 
 static void tr_layout(Triage *t)
 {
-	int rows = LINES > 2 ? LINES - 1 : 1;
+	int rows = app_content_rows(t->app);
 	if (!t->base.win)
 		t->base.win = newwin(rows, COLS, 0, 0);
 	else {

@@ -8,6 +8,7 @@
  * the view is redrawn alone, anything else rebuilds the row list. */
 #include "tui/workbench.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,15 +119,6 @@ static long store_index_of(const Store *s, const Allocation *a)
 	return -1;
 }
 
-static bool sort_depends_on_mutable(const Workbench *wb)
-{
-	int sc = table_sort_col(wb->table);
-	if (sc < 0 || sc >= wb->ncols)
-		return false;
-	Col c = wb->cols[sc];
-	return c != C_NAME && c != C_SKU && c != C_AGE && c != C_PRICE;
-}
-
 /* Brings the rows in line with the store before anything reads them. */
 static void wb_sync(Workbench *wb)
 {
@@ -148,11 +140,10 @@ static void wb_sync(Workbench *wb)
 			full = true;
 			break;
 		}
-		if (was) {
+		/* table_row_changed re-places the row under any sort and
+		 * recomputes only its haystack: no full re-sort. */
+		if (was)
 			table_row_changed(wb->table, (size_t)wb->pos_of[idx]);
-			if (sort_depends_on_mutable(wb))
-				full = true;
-		}
 	}
 	if (!full) {
 		/* The admin band counts release_failed rows; recount cheaply. */
@@ -185,6 +176,10 @@ static void on_store(void *ud, StoreKind kind, const char *id)
 static size_t src_count(void *ctx) { return ((Workbench *)ctx)->nrows; }
 
 static const char *src_row_id(void *ctx, size_t row) { return row_alloc(ctx, row)->id; }
+
+/* The record's version grows on every change: table_refresh() keeps the
+ * cached filter haystacks of unchanged rows instead of rebuilding 100k. */
+static uint64_t src_row_version(void *ctx, size_t row) { return (uint64_t)row_alloc(ctx, row)->version; }
 
 static const char *src_cell(void *ctx, size_t row, int col, char *buf, size_t sz)
 {
@@ -304,6 +299,7 @@ static ThemeRole src_cell_role(void *ctx, size_t row, int col)
 static const TableSourceClass wb_source = {
 	.count = src_count,
 	.row_id = src_row_id,
+	.row_version = src_row_version,
 	.cell = src_cell,
 	.haystack = src_haystack,
 	.compare = src_compare,
@@ -331,7 +327,7 @@ static void pick_columns(int width, const Col **cols, int *n)
  * itself, carrying filter, sort (by logical column), selection and scroll. */
 static void layout(Workbench *wb)
 {
-	int rows = LINES > 2 ? LINES - 1 : 1;
+	int rows = app_content_rows(wb->app);
 	if (!wb->base.win)
 		wb->base.win = newwin(rows, COLS, 0, 0);
 	else {
@@ -526,6 +522,8 @@ static WidgetResult wb_key(Widget *w, const KeyEvent *ev)
 	case ACTION_FILTER:
 		free(wb->filter_before);
 		wb->filter_before = xstrdup(table_filter(wb->table));
+		/* Build the missing haystacks now, so the first keystroke does not. */
+		table_prepare_filter(wb->table, SIZE_MAX);
 		app_prompt(wb->app, "/", table_filter(wb->table), filter_changed, filter_done, wb);
 		return W_HANDLED | W_REDRAW;
 	case ACTION_CLEAR_FILTER:
@@ -558,7 +556,7 @@ static WidgetResult wb_key(Widget *w, const KeyEvent *ev)
 		return W_HANDLED | W_REDRAW;
 	}
 	case ACTION_RESTART:
-		app_message(wb->app, true, "restart is not available in this build of the console yet");
+		app_restart(wb->app, id);
 		return W_HANDLED | W_REDRAW;
 	case ACTION_TERMINAL:
 		app_open_terminal(wb->app, id);

@@ -12,6 +12,7 @@
 #define CONT 0xFFFFFFFFu /* right half of a wide character */
 #define NCHARS 3         /* base + two combining marks; more are dropped */
 #define DIM_MAX 1000
+#define TERMPANE_OSC_MAX 4096 /* longer OSC strings (titles, OSC 52) are dropped whole */
 
 typedef struct {
 	uint32_t ch[NCHARS];
@@ -20,9 +21,22 @@ typedef struct {
 	uint8_t width;
 } Cell;
 
+/* Row r's cells from used[r] on are all the canonical blank (cell_blank()
+ * with the default background): clearing a row, copying it to the
+ * scrollback and finding its end cost what was written, not the width. A
+ * `yes` flood touches one cell per line instead of 120. */
 typedef struct {
 	Cell **rows; /* row pointers: scrolling rotates these, cells stay put */
+	int *used;   /* rotated with rows */
+	/* rows and used are windows into these: a full-screen scroll slides
+	 * the window down by n (the rows that left go to the end), and only
+	 * when the slack runs out is the window moved back. */
+	Cell **rstore;
+	int *ustore;
+	int base, cap;
 } Grid;
+
+#define GRID_SLACK 256
 
 typedef struct {
 	Cell *cells;
@@ -64,6 +78,29 @@ struct TermPane {
 
 	void (*reply)(void *ud, const char *bytes, size_t len);
 	void *reply_ud;
+
+	uint8_t filt; /* FILT_*: where the input filter stands between writes */
+	char osc[TERMPANE_OSC_MAX]; /* an OSC being collected, from its ESC ] */
+	size_t osc_len;             /* > TERMPANE_OSC_MAX: overflowed, dropped at its end */
+};
+
+/* libvterm 0.1.4 parses CSI, OSC and DCS but not APC (ESC _), PM (ESC ^) or
+ * SOS (ESC X): it would show their payload as text. termpane_write() drops
+ * those strings before libvterm sees them. The filter's state survives
+ * writes, so a sequence split anywhere (even between ESC and '_') is still
+ * dropped whole. In UTF-8 mode libvterm ignores 8-bit C1, so 0x9F etc. are
+ * not introducers here.
+ *
+ * libvterm 0.1.4 also loses an OSC (the window title) that arrives in two
+ * writes, which PTY reads do all the time: the filter collects each OSC and
+ * hands it over in one piece. */
+enum {
+	FILT_GROUND,  /* passing bytes through */
+	FILT_ESC,     /* an ESC ended the last write: held back until we see the next byte */
+	FILT_STR,     /* inside an APC/PM/SOS string: dropping */
+	FILT_STR_ESC, /* ESC inside the string: ST if '\\' follows */
+	FILT_OSC,     /* inside an OSC: collecting into osc[] */
+	FILT_OSC_ESC, /* ESC inside the OSC */
 };
 
 /* --- grid ------------------------------------------------------------------ */
@@ -83,7 +120,12 @@ static void row_blank(Cell *row, int from, int to, uint32_t bg)
 
 static void grid_alloc(Grid *g, int rows, int cols)
 {
-	g->rows = xcalloc((size_t)rows, sizeof(*g->rows));
+	g->cap = rows * 2 + GRID_SLACK;
+	g->rstore = xcalloc((size_t)g->cap, sizeof(*g->rstore));
+	g->ustore = xcalloc((size_t)g->cap, sizeof(*g->ustore));
+	g->base = 0;
+	g->rows = g->rstore;
+	g->used = g->ustore;
 	for (int r = 0; r < rows; r++) {
 		g->rows[r] = xmalloc((size_t)cols * sizeof(Cell));
 		row_blank(g->rows[r], 0, cols, TERMPANE_COLOR_DEFAULT);
@@ -96,8 +138,30 @@ static void grid_free(Grid *g, int rows)
 		return;
 	for (int r = 0; r < rows; r++)
 		free(g->rows[r]);
-	free(g->rows);
-	g->rows = NULL;
+	free(g->rstore);
+	free(g->ustore);
+	g->rstore = g->rows = NULL;
+	g->ustore = g->used = NULL;
+}
+
+/* Blanks cells [from, to) of row r with background bg, keeping used[r]. */
+static void grid_blank(Grid *g, int r, int from, int to, uint32_t bg)
+{
+	if (bg == TERMPANE_COLOR_DEFAULT) {
+		row_blank(g->rows[r], from, QD_MIN(to, g->used[r]), bg);
+		if (to >= g->used[r] && from < g->used[r])
+			g->used[r] = from;
+	} else {
+		row_blank(g->rows[r], from, to, bg);
+		if (to > g->used[r])
+			g->used[r] = to;
+	}
+}
+
+static void grid_touch(Grid *g, int r, int to)
+{
+	if (to > g->used[r])
+		g->used[r] = to;
 }
 
 static void damage_rows(TermPane *p, int from, int to)
@@ -128,9 +192,9 @@ static bool cell_is_blank(const Cell *c)
 
 /* Copies one row leaving the top of the primary screen into the ring: one
  * memcpy of its non-blank prefix, reusing the oldest line's buffer. */
-static void sb_push(TermPane *p, const Cell *row)
+static void sb_push(TermPane *p, const Cell *row, int used)
 {
-	int len = p->cols, idx;
+	int len = QD_MIN(used, p->cols), idx;
 	SbLine *l;
 
 	while (len > 0 && cell_is_blank(&row[len - 1]))
@@ -223,6 +287,7 @@ static int cb_putglyph(VTermGlyphInfo *info, VTermPos pos, void *user)
 		n->ch[0] = CONT;
 		n->width = 0;
 	}
+	grid_touch(&p->grid[p->cur], pos.row, pos.col + c->width);
 	p->dirty[pos.row] = true;
 	p->any_dirty = true;
 	return 1;
@@ -250,7 +315,7 @@ static int cb_erase(VTermRect rect, int selective, void *user)
 			cell_blank(&row[from - 1], row[from - 1].bg);
 		if (to < p->cols && to > 0 && row[to - 1].width == 2)
 			cell_blank(&row[to], row[to].bg);
-		row_blank(row, from, to, p->pen.bg);
+		grid_blank(&p->grid[p->cur], r, from, to, p->pen.bg);
 	}
 	damage_rows(p, rect.start_row, rect.end_row);
 	return 1;
@@ -261,10 +326,15 @@ static int cb_moverect_sd(VTermRect src, VTermRect dest, void *user)
 {
 	TermPane *p = user;
 	int h = src.end_row - src.start_row, w = src.end_col - src.start_col;
-	Cell **rows = p->grid[p->cur].rows;
+	Grid *g = &p->grid[p->cur];
+	Cell **rows = g->rows;
 
-	if (w <= 0 || h <= 0)
+	if (w <= 0 || h <= 0 || src.start_row < 0 || dest.start_row < 0 ||
+	    QD_MAX(src.end_row, dest.end_row) > p->rows || src.start_col < 0 || dest.start_col < 0 ||
+	    QD_MAX(src.end_col, dest.end_col) > p->cols)
 		return 1;
+	for (int i = 0; i < h; i++)
+		grid_touch(g, dest.start_row + i, dest.end_col);
 	if (dest.start_row < src.start_row) {
 		for (int i = 0; i < h; i++)
 			memmove(&rows[dest.start_row + i][dest.start_col],
@@ -278,6 +348,24 @@ static int cb_moverect_sd(VTermRect src, VTermRect dest, void *user)
 	return 1;
 }
 
+/* Scrolls the whole grid up by n rows in O(n): the first n rows move to
+ * the end of the window, which then starts n rows later. */
+static void grid_slide(Grid *g, int nrows, int n)
+{
+	if (g->base + nrows + n > g->cap) {
+		memmove(g->rstore, g->rows, (size_t)nrows * sizeof(*g->rows));
+		memmove(g->ustore, g->used, (size_t)nrows * sizeof(*g->used));
+		g->base = 0;
+		g->rows = g->rstore;
+		g->used = g->ustore;
+	}
+	memcpy(&g->rows[nrows], g->rows, (size_t)n * sizeof(*g->rows));
+	memcpy(&g->used[nrows], g->used, (size_t)n * sizeof(*g->used));
+	g->base += n;
+	g->rows = g->rstore + g->base;
+	g->used = g->ustore + g->base;
+}
+
 /* Full-width scrolls (the common case: newline at the bottom, scroll regions)
  * rotate row pointers; rows leaving the top of the primary screen are copied
  * to the scrollback. Anything else goes through libvterm's generic helper. */
@@ -285,7 +373,9 @@ static int cb_scrollrect(VTermRect rect, int downward, int rightward, void *user
 {
 	TermPane *p = user;
 	int top = rect.start_row, bot = rect.end_row, h = bot - top, n;
-	Cell **rows = p->grid[p->cur].rows, *tmp[DIM_MAX];
+	Grid *g = &p->grid[p->cur];
+	Cell **rows = g->rows, *tmp[DIM_MAX];
+	int *used = g->used, utmp[DIM_MAX];
 
 	if (top < 0 || bot > p->rows || h <= 0)
 		return 1;
@@ -299,18 +389,28 @@ static int cb_scrollrect(VTermRect rect, int downward, int rightward, void *user
 	if (downward > 0) {
 		if (top == 0 && p->cur == 0)
 			for (int i = 0; i < n; i++)
-				sb_push(p, rows[i]);
-		memcpy(tmp, &rows[top], (size_t)n * sizeof(Cell *));
-		memmove(&rows[top], &rows[top + n], (size_t)(h - n) * sizeof(Cell *));
-		memcpy(&rows[bot - n], tmp, (size_t)n * sizeof(Cell *));
+				sb_push(p, rows[i], used[i]);
+		if (top == 0 && bot == p->rows) {
+			grid_slide(g, p->rows, n);
+		} else {
+			memcpy(tmp, &rows[top], (size_t)n * sizeof(Cell *));
+			memmove(&rows[top], &rows[top + n], (size_t)(h - n) * sizeof(Cell *));
+			memcpy(&rows[bot - n], tmp, (size_t)n * sizeof(Cell *));
+			memcpy(utmp, &used[top], (size_t)n * sizeof(int));
+			memmove(&used[top], &used[top + n], (size_t)(h - n) * sizeof(int));
+			memcpy(&used[bot - n], utmp, (size_t)n * sizeof(int));
+		}
 		for (int i = bot - n; i < bot; i++)
-			row_blank(rows[i], 0, p->cols, p->pen.bg);
+			grid_blank(g, i, 0, p->cols, p->pen.bg);
 	} else if (downward < 0) {
 		memcpy(tmp, &rows[bot - n], (size_t)n * sizeof(Cell *));
 		memmove(&rows[top + n], &rows[top], (size_t)(h - n) * sizeof(Cell *));
 		memcpy(&rows[top], tmp, (size_t)n * sizeof(Cell *));
+		memcpy(utmp, &used[bot - n], (size_t)n * sizeof(int));
+		memmove(&used[top + n], &used[top], (size_t)(h - n) * sizeof(int));
+		memcpy(&used[top], utmp, (size_t)n * sizeof(int));
 		for (int i = top; i < top + n; i++)
-			row_blank(rows[i], 0, p->cols, p->pen.bg);
+			grid_blank(g, i, 0, p->cols, p->pen.bg);
 	}
 	damage_rows(p, top, bot);
 	return 1;
@@ -359,7 +459,7 @@ static void set_altscreen(TermPane *p, bool on)
 	p->cur = want;
 	if (on) /* xterm's 1049: the alternate screen starts blank */
 		for (int r = 0; r < p->rows; r++)
-			row_blank(p->grid[1].rows[r], 0, p->cols, TERMPANE_COLOR_DEFAULT);
+			grid_blank(&p->grid[1], r, 0, p->cols, TERMPANE_COLOR_DEFAULT);
 	p->offset = 0;
 	damage_all(p);
 }
@@ -405,11 +505,12 @@ static void grid_resize(TermPane *p, int which, int nrows, int ncols, int shift)
 	grid_alloc(&ng, nrows, ncols);
 	for (int r = 0; r < shift && r < p->rows; r++)
 		if (which == 0)
-			sb_push(p, g->rows[r]);
+			sb_push(p, g->rows[r], g->used[r]);
 	for (int r = shift; r < p->rows && r - shift < nrows; r++) {
 		int w = QD_MIN(p->cols, ncols);
 
 		memcpy(ng.rows[r - shift], g->rows[r], (size_t)w * sizeof(Cell));
+		ng.used[r - shift] = QD_MIN(g->used[r], w);
 		if (w > 0 && ng.rows[r - shift][w - 1].width == 2)
 			cell_blank(&ng.rows[r - shift][w - 1], TERMPANE_COLOR_DEFAULT);
 	}
@@ -502,11 +603,174 @@ static void flush_replies(TermPane *p)
 			p->reply(p->reply_ud, buf, n);
 }
 
+/* libvterm 0.1.4 decodes a text run into a stack array as long as the
+ * write (uint32_t codepoints[len]): one multi-megabyte write overflows the
+ * stack. Feed it in bounded pieces; its parser state carries across. */
+#define VT_FEED_MAX 8192
+
+static void vt_feed(TermPane *p, const char *s, size_t len)
+{
+	while (len > 0) {
+		size_t n = QD_MIN(len, (size_t)VT_FEED_MAX);
+
+		vterm_input_write(p->vt, s, n);
+		s += n;
+		len -= n;
+	}
+}
+
+static bool is_string_intro(uint8_t c) { return c == '_' || c == '^' || c == 'X'; }
+
+static void osc_begin(TermPane *p)
+{
+	memcpy(p->osc, "\x1b]", 2);
+	p->osc_len = 2;
+	p->filt = FILT_OSC;
+}
+
+static void osc_add(TermPane *p, const uint8_t *s, size_t n)
+{
+	if (p->osc_len > TERMPANE_OSC_MAX)
+		return;
+	if (n > TERMPANE_OSC_MAX - p->osc_len) {
+		p->osc_len = TERMPANE_OSC_MAX + 1;
+		return;
+	}
+	memcpy(p->osc + p->osc_len, s, n);
+	p->osc_len += n;
+}
+
+/* Hands the collected OSC (with its terminator, or cut short by CAN, SUB or
+ * ESC, which libvterm then sees the same way) to libvterm in one write. */
+static void osc_end(TermPane *p)
+{
+	if (p->osc_len <= TERMPANE_OSC_MAX)
+		vt_feed(p, p->osc, p->osc_len);
+	p->osc_len = 0;
+	p->filt = FILT_GROUND;
+}
+
+/* Passes s[0..len) to libvterm minus APC/PM/SOS strings, in as few
+ * vterm_input_write() calls as there are such strings (memchr finds ESC). */
+static void filter_input(TermPane *p, const uint8_t *s, size_t len)
+{
+	size_t i = 0, start = 0;
+
+	while (i < len) {
+		switch (p->filt) {
+		case FILT_ESC: /* the held-back ESC from the previous write */
+			if (is_string_intro(s[i])) {
+				p->filt = FILT_STR;
+				i++;
+				start = i;
+			} else if (s[i] == ']') {
+				osc_begin(p);
+				i++;
+				start = i;
+			} else {
+				vt_feed(p, "\x1b", 1);
+				p->filt = FILT_GROUND;
+			}
+			break;
+		case FILT_GROUND: {
+			const uint8_t *e = memchr(s + i, 0x1b, len - i);
+			size_t at;
+
+			if (!e) {
+				i = len;
+				break;
+			}
+			at = (size_t)(e - s);
+			if (at + 1 == len) {
+				if (at > start)
+					vt_feed(p, (const char *)s + start, at - start);
+				p->filt = FILT_ESC;
+				i = start = len;
+			} else if (is_string_intro(s[at + 1]) || s[at + 1] == ']') {
+				if (at > start)
+					vt_feed(p, (const char *)s + start, at - start);
+				if (s[at + 1] == ']')
+					osc_begin(p);
+				else
+					p->filt = FILT_STR;
+				i = start = at + 2;
+			} else {
+				i = at + 1;
+			}
+			break;
+		}
+		case FILT_STR:
+			/* ST (ESC \\) ends the string; CAN and SUB abort it. */
+			for (; i < len; i++) {
+				if (s[i] == 0x1b) {
+					p->filt = FILT_STR_ESC;
+					i++;
+					break;
+				}
+				if (s[i] == 0x18 || s[i] == 0x1a) {
+					p->filt = FILT_GROUND;
+					i++;
+					break;
+				}
+			}
+			start = i;
+			break;
+		case FILT_STR_ESC:
+			if (s[i] == '\\') {
+				p->filt = FILT_GROUND;
+				i++;
+				start = i;
+			} else {
+				/* ESC + anything else ends the string and begins a new
+				 * sequence: treat it like an ESC seen in the ground state. */
+				p->filt = FILT_ESC;
+				start = i;
+			}
+			break;
+		case FILT_OSC: {
+			size_t from = i;
+
+			for (; i < len; i++)
+				if (s[i] == 0x07 || s[i] == 0x1b || s[i] == 0x18 || s[i] == 0x1a)
+					break;
+			osc_add(p, s + from, i - from);
+			if (i < len) {
+				uint8_t c = s[i++];
+
+				if (c == 0x1b) {
+					p->filt = FILT_OSC_ESC;
+				} else {
+					osc_add(p, &c, 1);
+					osc_end(p);
+				}
+			}
+			start = i;
+			break;
+		}
+		case FILT_OSC_ESC:
+			if (s[i] == '\\') {
+				osc_add(p, (const uint8_t *)"\x1b\\", 2);
+				osc_end(p);
+				i++;
+				start = i;
+			} else {
+				/* As in the string case: the ESC begins something new. */
+				osc_end(p);
+				p->filt = FILT_ESC;
+				start = i;
+			}
+			break;
+		}
+	}
+	if (p->filt == FILT_GROUND && len > start)
+		vt_feed(p, (const char *)s + start, len - start);
+}
+
 void termpane_write(TermPane *p, const void *bytes, size_t len)
 {
 	if (!len)
 		return;
-	vterm_input_write(p->vt, bytes, len);
+	filter_input(p, bytes, len);
 	if (vterm_output_get_buffer_current(p->vt) > 0)
 		flush_replies(p);
 }

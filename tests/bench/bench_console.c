@@ -5,7 +5,7 @@
  * down. Prints figures next to the targets of issue 3; asserts nothing.
  *
  *   QD_BENCH_ROWS=N       allocations to bulk-seed (default 100000)
- *   QD_BENCH_FILTER=TEXT  what is typed into the / filter (default "ml-1")
+ *   QD_BENCH_FILTER=TEXT  what is typed into the / filter (default "ft-b12")
  *   QD_BENCH_IDLE_S=N     idle window in seconds (default 10) */
 #include <errno.h>
 #include <jansson.h>
@@ -26,6 +26,17 @@ int db_seed_bulk(Db *db, int n, ApiError *err);
 
 #define LOAD_TIMEOUT_MS 180000
 #define QUIET_MS 150
+
+static void remove_db(const char *dir)
+{
+	char path[160];
+	static const char *const files[] = {"q.db", "q.db-wal", "q.db-shm"};
+	for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
+		snprintf(path, sizeof path, "%s/%s", dir, files[k]);
+		unlink(path);
+	}
+	rmdir(dir);
+}
 
 static int env_int(const char *name, int dflt)
 {
@@ -91,7 +102,7 @@ int main(void)
 	int idle_s = env_int("QD_BENCH_IDLE_S", 10);
 	const char *filter = getenv("QD_BENCH_FILTER");
 	if (!filter || !*filter)
-		filter = "ml-1";
+		filter = "ft-b12";
 
 	if (!db_seed_bulk) {
 		fprintf(stderr, "bench_console: this build has no db_seed_bulk (server/model.c): cannot seed %d rows\n",
@@ -112,6 +123,7 @@ int main(void)
 		fprintf(stderr, "bench_console: seeding %s failed: %s\n", db_path, err.message);
 		if (db)
 			db_close(&db);
+		remove_db(dir);
 		return 1;
 	}
 	db_close(&db);
@@ -124,6 +136,7 @@ int main(void)
 	Hs *h = hs_start(&o);
 	if (!h) {
 		fprintf(stderr, "bench_console: could not start qdeckd + qdeck\n");
+		remove_db(dir);
 		return 1;
 	}
 
@@ -248,12 +261,6 @@ int main(void)
 	printf("%-44s %12llu B %14s\n", "bytes: page down", (unsigned long long)page_bytes, "<= 4700 B");
 
 	hs_stop(&h);
-	char path[160];
-	static const char *const files[] = {"q.db", "q.db-wal", "q.db-shm"};
-	for (size_t k = 0; k < sizeof files / sizeof files[0]; k++) {
-		snprintf(path, sizeof path, "%s/%s", dir, files[k]);
-		unlink(path);
-	}
-	rmdir(dir);
+	remove_db(dir);
 	return 0;
 }

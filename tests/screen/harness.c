@@ -1032,10 +1032,9 @@ char *hs_api(Hs *h, const char *method, const char *path, const char *body, long
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &out);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	/* No body means no body at all (no "Content-Length: 0"). */
 	if (body)
 		curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-	else if (strcmp(method, "POST") == 0)
-		curl_easy_setopt(c, CURLOPT_POSTFIELDS, "");
 	CURLcode rc = curl_easy_perform(c);
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);

@@ -685,10 +685,11 @@ static void assert_harmless(Hs *h)
 	assert_int_equal(hs_bells(h), 0);
 	int r = hs_find_row(h, "evil^[");
 	assert_true(r >= 0);
-	int c = text_col(h, r, "red");
-	assert_true(c >= 0);
-	HsAttrs a = hs_cell_attrs(h, r, c);
-	assert_true(a.fg != 1 && a.fg != 9);
+	/* "red" is drawn like "evil" before it: SGR 31 did nothing (the row
+	 * itself may well be red: it is a failed row). */
+	int c = text_col(h, r, "red"), e = text_col(h, r, "evil^[");
+	assert_true(c >= 0 && e >= 0);
+	assert_true(attrs_equal(hs_cell_attrs(h, r, c), hs_cell_attrs(h, r, e)));
 	/* CSI 2J (as C1 CSI) did not clear the screen: the status line is there. */
 	assert_true(strstr(hs_row(h, hs_rows(h) - 1), "live") != NULL);
 }

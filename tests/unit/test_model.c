@@ -16,6 +16,7 @@
 
 #include "common/util.h"
 #include "server/db_internal.h"
+#include "server/reconciler.h"
 
 typedef struct {
 	char dir[64];
@@ -516,6 +517,37 @@ static void test_restart_and_restart_fault(void **state)
 	json_decref(a);
 }
 
+
+static void test_fault_provision_fail_counts_down(void **state)
+{
+	Fx *fx = *state;
+	db_set_speed(fx->db, 100);
+	json_t *f = fault(fx, "provision_fail", "image_pull_failed", "registry timed out", 2);
+	assert_non_null(f);
+	json_decref(f);
+	const char *want[] = {"failed", "failed", "active"};
+	for (int i = 0; i < 3; i++) {
+		ApiError err;
+		json_t *b = body("sku_h100_slice", 1);
+		json_t *r = model_allocation_create(fx->db, &fx->dev, b, &err);
+		json_decref(b);
+		assert_non_null(r);
+		char id[DB_ID_MAX];
+		qd_strlcpy(id, jstr(r, "allocation_id", NULL), sizeof id);
+		json_decref(r);
+		assert_string_equal(run_until(fx, id, want[i], 200, 50), want[i]);
+		json_t *a = model_allocation(fx->db, &fx->dev, id, &err);
+		if (i < 2) {
+			assert_string_equal(jstr(a, "failure_reason", "code"), "image_pull_failed");
+			assert_string_equal(jstr(a, "failure_reason", "message"), "registry timed out");
+		} else {
+			assert_true(json_is_null(json_object_get(a, "failure_reason")));
+		}
+		json_decref(a);
+	}
+	assert_int_equal(count(fx->db, "SELECT SUM(remaining) FROM faults"), 0);
+}
+
 /* --- transitions, roles, isolation --------------------------------------------------------- */
 
 static void test_release_rules(void **state)
@@ -634,11 +666,17 @@ static void test_force_release(void **state)
 
 	json_t *ev = model_events(fx->db, &fx->ops, newest, 10, &err);
 	json_t *items = json_object_get(ev, "items");
-	assert_int_equal(json_array_size(items), 2);
+	assert_int_equal(json_array_size(items), 3);
 	assert_string_equal(jstr(json_array_get(items, 0), "type", NULL),
 	                    "provisioning.force_release_requested");
 	assert_string_equal(jstr(json_array_get(items, 1), "type", NULL), "allocation.state_changed");
 	assert_string_equal(jstr(json_array_get(items, 1), "allocation", "state"), "released");
+	/* its GPUs went back to the node, and the fleet hears of it */
+	json_t *ne = json_array_get(items, 2);
+	assert_string_equal(jstr(ne, "type", NULL), "node.updated");
+	assert_true(json_is_null(json_object_get(ne, "allocation")));
+	assert_true(json_is_null(json_object_get(ne, "org_id")));
+	assert_true(json_is_integer(json_object_get(json_object_get(ne, "node"), "gpu_free")));
 	json_decref(ev);
 
 	/* released is terminal: a second force release is a 409 */
@@ -748,6 +786,58 @@ static void test_me_and_catalog(void **state)
 	json_decref(b);
 }
 
+
+/* --- the uv timer -------------------------------------------------------------------------- */
+
+typedef struct {
+	Fx *fx;
+	const char *id;
+	int polls;
+	bool active;
+	uv_timer_t timer;
+	Reconciler *rec;
+} Watch;
+
+static void on_poll(uv_timer_t *t)
+{
+	Watch *w = t->data;
+	ApiError err;
+	json_t *a = model_allocation(w->fx->db, &w->fx->ops, w->id, &err);
+	w->active = a && strcmp(json_string_value(json_object_get(a, "state")), "active") == 0;
+	json_decref(a);
+	/* bounded: 400 polls of 25 ms; done either way */
+	if (w->active || ++w->polls >= 400) {
+		uv_timer_stop(t);
+		uv_close((uv_handle_t *)t, NULL);
+		reconciler_free(&w->rec);
+	}
+}
+
+static void test_reconciler_timer_drives_provisioning(void **state)
+{
+	Fx *fx = *state;
+	uv_loop_t loop;
+	assert_int_equal(uv_loop_init(&loop), 0);
+	Watch w = {.fx = fx};
+	w.rec = reconciler_new(&loop, fx->db, 100);
+	ApiError err;
+	json_t *b = body("sku_h100_slice", 1);
+	json_t *r = model_allocation_create(fx->db, &fx->dev, b, &err);
+	json_decref(b);
+	assert_non_null(r);
+	char id[DB_ID_MAX];
+	qd_strlcpy(id, jstr(r, "allocation_id", NULL), sizeof id);
+	json_decref(r);
+	w.id = id;
+	reconciler_kick(w.rec);
+	uv_timer_init(&loop, &w.timer);
+	w.timer.data = &w;
+	uv_timer_start(&w.timer, on_poll, 25, 25);
+	uv_run(&loop, UV_RUN_DEFAULT); /* returns once the poll timer and reconciler are closed */
+	assert_int_equal(uv_loop_close(&loop), 0);
+	assert_true(w.active);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -759,10 +849,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_deadline_sends_to_failure_twin, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fault_release_fail, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_and_restart_fault, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fault_provision_fail_counts_down, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_release_rules, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_force_release, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_events_paging, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_workdir, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reconciler_timer_drives_provisioning, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_me_and_catalog, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -62,6 +62,8 @@ static bool find_qdeckd(void)
 	return access(qdeckd, X_OK) == 0;
 }
 
+static const char *extra_flag, *extra_value; /* one more qdeckd flag, e.g. --rate 0.5 */
+
 /* Starts qdeckd; listen is "127.0.0.1:0" or a fixed port. */
 static pid_t start_qdeckd(const char *listen)
 {
@@ -75,7 +77,7 @@ static pid_t start_qdeckd(const char *listen)
 			dup2(fd, 2);
 		}
 		execl(qdeckd, qdeckd, "--db", db, "--seed", "demo", "--speed", "50", "--listen", listen,
-		      "--port-file", portfile, (char *)NULL);
+		      "--port-file", portfile, extra_flag, extra_value, (char *)NULL);
 		_exit(127);
 	}
 	return pid;
@@ -249,6 +251,11 @@ static long request(Ctx *c, const char *method, const char *path, json_t *body)
 	return status;
 }
 
+static bool has_task(Ctx *c, const void *arg)
+{
+	return store_task(c->store, arg) != NULL;
+}
+
 static const char *find_active(Ctx *c, const char *skip)
 {
 	for (size_t i = 0; i < store_allocation_count(c->store); i++) {
@@ -398,6 +405,15 @@ static void test_live_resume(void **state)
 	AllocWait w1 = {id1, ALLOC_ACTIVE};
 	if (!run_until(&c, alloc_left, &w1))
 		fail_msg("release of %s never arrived through the stream", id1);
+	/* An explicit refresh brings the allocation's task into the store. */
+	session_refresh_allocation(c.session, id1);
+	const char *tid = store_allocation(c.store, id1)->task_id;
+	assert_true(tid && tid[0]);
+	char *task_id = xstrdup(tid);
+	if (!run_until(&c, has_task, task_id))
+		fail_msg("task %s never arrived after session_refresh_allocation", task_id);
+	assert_string_equal(store_task(c.store, task_id)->allocation_id, id1);
+	free(task_id);
 	int64_t before_kill = store_last_event_id(c.store);
 	assert_true(before_kill > 0);
 
@@ -449,6 +465,89 @@ static void test_live_resume(void **state)
 	free(id2);
 	memset(token, 0, strlen(token));
 	free(token);
+}
+
+/* 401 stops the session; 429 waits Retry-After and then goes on; a plain
+ * user loads their own org through /allocations. */
+static void test_refusals(void **state)
+{
+	(void)state;
+	if (!find_qdeckd()) {
+		print_message("qdeckd not built: skipping (set QDECKD_BIN)\n");
+		skip();
+	}
+	snprintf(dir, sizeof dir, "/tmp/qd-live-XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(db, sizeof db, "%s/q.db", dir);
+	snprintf(portfile, sizeof portfile, "%s/port", dir);
+	snprintf(logpath, sizeof logpath, "%s/qdeckd.log", dir);
+	extra_flag = "--rate";
+	extra_value = "1"; /* burst 2: the third request of a load is refused */
+	live_pid = start_qdeckd("127.0.0.1:0");
+	extra_flag = extra_value = NULL;
+	int port = wait_port(live_pid);
+	if (!port)
+		fail_msg("qdeckd did not start; see %s", logpath);
+	char url[64];
+	snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+
+	uv_loop_t loop;
+	uv_loop_init(&loop);
+	Ctx c = {.loop = &loop, .url = url};
+	SessionState live = SESSION_LIVE, unauth = SESSION_UNAUTHORIZED;
+
+	/* Unknown token: UNAUTHORIZED, and it stays there. */
+	c.store = store_new();
+	SessionTarget bad = {.api_url = url, .token = "qdt_wrong"};
+	c.session = session_new(&loop, &bad, c.store, on_session, &c);
+	session_start(c.session);
+	if (!run_until(&c, is_state, &unauth))
+		fail_msg("bad token never UNAUTHORIZED: %s", session_message(c.session));
+	assert_non_null(strstr(session_message(c.session), "401"));
+	assert_null(strstr(session_message(c.session), "qdt_wrong"));
+	session_free(&c.session);
+	store_free(&c.store);
+
+	/* acme-dev: not an admin; rate limited on the way, then live. */
+	char *dev = NULL;
+	{
+		int p[2];
+		assert_int_equal(pipe(p), 0);
+		pid_t pid = fork();
+		if (pid == 0) {
+			dup2(p[1], 1);
+			close(p[0]);
+			close(p[1]);
+			execl(qdeckd, qdeckd, "--db", db, "token", "create", "--user", "acme-dev", (char *)NULL);
+			_exit(127);
+		}
+		close(p[1]);
+		char buf[512] = "";
+		ssize_t n = read(p[0], buf, sizeof buf - 1);
+		close(p[0]);
+		waitpid(pid, NULL, 0);
+		assert_true(n > 0);
+		buf[strcspn(buf, "\r\n")] = '\0';
+		dev = xstrdup(buf);
+	}
+	memset(c.states_seen, 0, sizeof c.states_seen);
+	c.store = store_new();
+	SessionTarget t = {.api_url = url, .token = dev};
+	c.session = session_new(&loop, &t, c.store, on_session, &c);
+	session_start(c.session);
+	if (!run_until(&c, is_state, &live))
+		fail_msg("acme-dev never LIVE: %s", session_message(c.session));
+	assert_true(c.states_seen[SESSION_RATE_LIMITED] > 0);
+	assert_false(session_profile(c.session)->is_admin);
+	assert_true(store_allocation_count(c.store) > 0);
+	for (size_t i = 0; i < store_allocation_count(c.store); i++)
+		assert_string_equal(store_allocation_at(c.store, i)->org_id, "org_acme");
+	session_free(&c.session);
+	store_free(&c.store);
+	uv_run(&loop, UV_RUN_DEFAULT);
+	events_reap();
+	assert_int_equal(uv_loop_close(&loop), 0);
+	free(dev);
 }
 
 /* ---- net/api against an in-process canned HTTP server on the same loop ---- */
@@ -1094,6 +1193,19 @@ static void test_local_plane(void **state)
 	assert_non_null(fgets(line, sizeof line, f));
 	fclose(f);
 	assert_null(strstr(line, "qdt_not_a_real_token"));
+
+	/* qdeckd dies under a live console: it is started again and the stream resumes. */
+	pid_t pids[8];
+	int n = find_pids(root, pids, 8);
+	assert_true(n >= 1);
+	for (int k = 0; k < n; k++)
+		kill(pids[k], SIGKILL);
+	SessionState reconnecting = SESSION_RECONNECTING;
+	if (!run_until(&c, is_state, &reconnecting))
+		fail_msg("never RECONNECTING after killing qdeckd: %s", session_message(c.session));
+	if (!run_until(&c, is_state, &live))
+		fail_msg("never LIVE after killing qdeckd: %s", session_message(c.session));
+	assert_true(session_target(c.session)->started_local);
 	session_free(&c.session);
 	session_target_done(&t3);
 
@@ -1102,8 +1214,7 @@ static void test_local_plane(void **state)
 	events_reap();
 	assert_int_equal(uv_loop_close(&loop), 0);
 
-	pid_t pids[8];
-	assert_true(find_pids(root, pids, 8) >= 1); /* the detached qdeckd we started */
+	assert_true(find_pids(root, pids, 8) >= 1); /* the detached qdeckd started again */
 }
 
 int main(void)
@@ -1113,6 +1224,7 @@ int main(void)
 		cmocka_unit_test(test_api_outcomes),
 		cmocka_unit_test(test_events_client),
 		cmocka_unit_test_teardown(test_live_resume, live_teardown),
+		cmocka_unit_test_teardown(test_refusals, live_teardown),
 		cmocka_unit_test_teardown(test_local_plane, local_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

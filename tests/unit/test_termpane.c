@@ -308,6 +308,138 @@ static void test_draw_is_cells_only(void **state)
 	termpane_free(&p);
 }
 
+/* APC, PM and SOS strings (kitty graphics, tmux passthrough, screen's
+ * messages) vanish whole, wherever the stream is split; what follows them,
+ * and the escape sequences libvterm does parse, still work. */
+static void test_apc_pm_sos_filtered(void **state)
+{
+	static const char stream[] =
+	    "a\x1b_Gf=100,a=T;AAAA\x1b\\b"     /* APC (kitty graphics) */
+	    "\x1b^private message\x1b\\c"      /* PM */
+	    "\x1bXstart of string\x1b\\d"      /* SOS */
+	    "\x1b_cancelled\x18" "e"           /* CAN aborts a string */
+	    "\x1b_esc in it\x1b[1mF\x1b[0m"      /* ESC + other ends it, CSI still parsed */
+	    "\x1b]0;t\x1b\\g";                 /* OSC with ST still reaches libvterm, */
+	static const char title[] = "\x1b]2;a title\x07"; /* whole even when split */
+	char buf[64];
+	TermPaneCell cell;
+	(void)state;
+
+	/* Every split point, including between ESC and the introducer and
+	 * between the ESC and '\\' of the terminator. */
+	for (size_t cut = 0; cut <= sizeof(stream) - 1; cut++) {
+		TermPane *p = termpane_new(3, 40);
+
+		termpane_write(p, stream, cut);
+		termpane_write(p, stream + cut, sizeof(stream) - 1 - cut);
+		termpane_row_text(p, 0, buf, sizeof(buf));
+		assert_string_equal(buf, "abcdeFg");
+		assert_true(termpane_cell(p, 0, 5, &cell));
+		assert_int_equal(cell.ch, 'F');
+		assert_true(cell.attrs & TERMPANE_BOLD);
+		assert_string_equal(termpane_title(p), "t");
+		termpane_free(&p);
+	}
+	for (size_t cut = 0; cut <= sizeof(title) - 1; cut++) {
+		TermPane *p = termpane_new(3, 40);
+
+		termpane_write(p, title, cut);
+		termpane_write(p, title + cut, sizeof(title) - 1 - cut);
+		assert_string_equal(termpane_title(p), "a title");
+		termpane_free(&p);
+	}
+	/* One byte at a time. */
+	{
+		TermPane *p = termpane_new(3, 40);
+
+		for (size_t i = 0; i < sizeof(stream) - 1; i++)
+			termpane_write(p, stream + i, 1);
+		termpane_row_text(p, 0, buf, sizeof(buf));
+		assert_string_equal(buf, "abcdeFg");
+		termpane_free(&p);
+	}
+	/* An unterminated APC swallows what follows until it ends; a lone ESC
+	 * held back at the end of a write is not lost. */
+	{
+		TermPane *p = termpane_new(3, 40);
+
+		FEED(p, "x\x1b_never ends ");
+		FEED(p, "still inside");
+		termpane_row_text(p, 0, buf, sizeof(buf));
+		assert_string_equal(buf, "x");
+		FEED(p, "\x1b\\y\x1b");
+		FEED(p, "[31mz");
+		termpane_row_text(p, 0, buf, sizeof(buf));
+		assert_string_equal(buf, "xyz");
+		assert_true(termpane_cell(p, 0, 2, &cell));
+		assert_int_equal(cell.fg, TERMPANE_COLOR_INDEX(1));
+		termpane_free(&p);
+	}
+}
+
+/* Scrolling keeps text, colours and erased backgrounds right through the
+ * fast paths (row rotation, lazy blanking, the scrollback copy). */
+static void test_scroll_fast_paths(void **state)
+{
+	TermPane *p = termpane_new(4, 10);
+	char buf[64];
+	TermPaneCell cell;
+	(void)state;
+
+	FEED(p, "\x1b[44m\x1b[K\x1b[0mblue\r\n"); /* whole row erased with a blue background */
+	FEED(p, "1\r\n2\r\n3\r\n4\r\n5");
+	termpane_row_text(p, 0, buf, sizeof(buf));
+	assert_string_equal(buf, "2");
+	termpane_row_text(p, 3, buf, sizeof(buf));
+	assert_string_equal(buf, "5");
+	termpane_cell(p, 3, 5, &cell);
+	assert_int_equal(cell.bg, TERMPANE_COLOR_DEFAULT);
+	/* The blue row went to the scrollback with its background. */
+	termpane_scroll(p, 2);
+	termpane_row_text(p, 0, buf, sizeof(buf));
+	assert_string_equal(buf, "blue");
+	termpane_cell(p, 0, 9, &cell);
+	assert_int_equal(cell.bg, TERMPANE_COLOR_INDEX(4));
+	termpane_scroll(p, -2);
+	/* A scroll with a coloured pen fills the new row with that background. */
+	FEED(p, "\x1b[42m\r\n\x1b[0m");
+	termpane_cell(p, 3, 7, &cell);
+	assert_int_equal(cell.bg, TERMPANE_COLOR_INDEX(2));
+	termpane_row_text(p, 2, buf, sizeof(buf));
+	assert_string_equal(buf, "5");
+	/* Long lines overwritten by short ones leave no stale tail. */
+	FEED(p, "\x1b[2J\x1b[H");
+	FEED(p, "abcdefghij\r\n");
+	FEED(p, "\x1b[1;1Hxy\x1b[K\r\n\r\n\r\n\r\n"); /* "xy" scrolls off */
+	termpane_scroll(p, 1);
+	termpane_row_text(p, 0, buf, sizeof(buf));
+	assert_string_equal(buf, "xy");
+	termpane_free(&p);
+}
+
+/* One huge write (a WebSocket message, a test) must not reach libvterm in
+ * one piece: 0.1.4 sizes a stack array by the length of the write. */
+static void test_huge_write(void **state)
+{
+	size_t n = 4u << 20;
+	char *big = malloc(n), buf[64];
+	TermPane *p = termpane_new(4, 20);
+	(void)state;
+
+	assert_non_null(big);
+	for (size_t i = 0; i + 3 <= n; i += 3)
+		memcpy(big + i, "y\r\n", 3);
+	termpane_write(p, big, n / 3 * 3);
+	FEED(p, "end");
+	termpane_row_text(p, 2, buf, sizeof(buf));
+	assert_string_equal(buf, "y");
+	termpane_row_text(p, 3, buf, sizeof(buf));
+	assert_string_equal(buf, "end");
+	assert_int_equal(termpane_scrollback_lines(p), TERMPANE_SCROLLBACK);
+	termpane_free(&p);
+	free(big);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -321,6 +453,9 @@ int main(void)
 	    cmocka_unit_test(test_keys),
 	    cmocka_unit_test(test_replies),
 	    cmocka_unit_test(test_draw_is_cells_only),
+	    cmocka_unit_test(test_apc_pm_sos_filtered),
+	    cmocka_unit_test(test_scroll_fast_paths),
+	    cmocka_unit_test(test_huge_write),
 	};
 	return cmocka_run_group_tests(tests, setup, NULL);
 }
