@@ -627,6 +627,10 @@ static int mode_drive(char **argv)
 	set_term(scr);
 	resizeterm(ws.ws_row, ws.ws_col);
 	nonl(); /* the outer tty is raw: "\n" is a bare line feed */
+	if (getenv("QD_BENCH_NOIDL"))
+		idlok(stdscr, FALSE);
+	else if (getenv("QD_BENCH_IDL"))
+		idlok(stdscr, TRUE);
 	start_color();
 	use_default_colors();
 	p = termpane_new(ws.ws_row, ws.ws_col);
@@ -759,8 +763,11 @@ static int screen_diff(const QdBuf *outer, const TermPane *expect)
 	for (int r = 0; r < ROWS; r++) {
 		termpane_row_text(got, r, a, sizeof(a));
 		termpane_row_text(expect, r, b, sizeof(b));
-		if (strcmp(a, b) != 0)
+		if (strcmp(a, b) != 0) {
 			bad++;
+			if (getenv("QD_BENCH_DEBUG"))
+				fprintf(stderr, "row %2d got    |%s|\n       expect |%s|\n", r, a, b);
+		}
 	}
 	termpane_free(&got);
 	return bad;
@@ -886,6 +893,18 @@ static RunResult run_one(Setup setup, const char *file, double rate, const TermP
 	}
 	if (res.ok && keep && expect)
 		res.bad_rows = screen_diff(&outer, expect);
+	if (getenv("QD_BENCH_SAVE") && keep) {
+		char path[600];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/%s-%d.out", getenv("QD_BENCH_SAVE"), setup_names[setup],
+		         (int)(rate > 0));
+		f = fopen(path, "wb");
+		if (f) {
+			fwrite(outer.data, 1, outer.len, f);
+			fclose(f);
+		}
+	}
 	qdbuf_done(&outer);
 	unlink(report);
 	return res;
