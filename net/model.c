@@ -31,6 +31,7 @@
 #define NAME_MAX_B 256
 #define MSG_MAX 1024
 #define STORAGE_MAX 64
+#define SSH_KEYS_MAX 64
 #define STEPS_MAX 64
 #define ACTIVITY_MAX 100
 
@@ -350,6 +351,23 @@ int decode_allocation(json_t *obj, Allocation *out, char *errbuf, size_t errsz)
 
 	o = field(&d, obj, "ssh", "allocation.ssh", JSON_OBJECT, false);
 	get_str(&d, o, "command", "allocation.ssh.command", &a.ssh_command, MSG_MAX, false);
+	/* The account keys the allocation authorizes (ids only; at most 16 by the API). */
+	arr = field(&d, obj, "ssh_key_ids", "allocation.ssh_key_ids", JSON_ARRAY, false);
+	size_t nk = arr ? QD_MIN(json_array_size(arr), (size_t)SSH_KEYS_MAX) : 0;
+	if (nk && !d.failed) {
+		a.ssh_key_ids = xcalloc(nk, sizeof *a.ssh_key_ids);
+		a.ssh_key_count = (int)nk;
+	}
+	for (size_t i = 0; i < nk && !d.failed; i++) {
+		json_t *it = json_array_get(arr, i);
+		if (!json_is_string(it)) {
+			dec_fail(&d, "allocation.ssh_key_ids[%zu]: expected string, got %s", i, json_kind(it));
+			break;
+		}
+		const char *ks = json_string_value(it);
+		size_t klen = strnlen(ks, json_string_length(it));
+		dec_plan(&d, &a.ssh_key_ids[i], ks, utf8_cut(ks, klen, ID_MAX));
+	}
 	a.price_per_hour_cents = (int)get_int(&d, obj, "price_per_hour_cents",
 	                                      "allocation.price_per_hour_cents", 0, 100000000, false);
 	get_str(&d, obj, "task_id", "allocation.task_id", &a.task_id, ID_MAX, false);
@@ -364,6 +382,7 @@ int decode_allocation(json_t *obj, Allocation *out, char *errbuf, size_t errsz)
 
 	if (d.failed) {
 		free(a.storage);
+		free(a.ssh_key_ids);
 		dec_done(&d);
 		return -1;
 	}
@@ -387,6 +406,7 @@ void allocation_done(Allocation *a)
 		return;
 	free(a->id); /* the string block */
 	free(a->storage);
+	free(a->ssh_key_ids);
 	memset(a, 0, sizeof *a);
 }
 
@@ -411,6 +431,13 @@ void allocation_copy(Allocation *dst, const Allocation *src)
 		dec_plan(&d, &t->id, or_empty(s->id), strlen(or_empty(s->id)));
 		dec_plan(&d, &t->name, or_empty(s->name), strlen(or_empty(s->name)));
 		dec_plan(&d, &t->mount_path, or_empty(s->mount_path), strlen(or_empty(s->mount_path)));
+	}
+	dst->ssh_key_ids = NULL;
+	if (src->ssh_key_count > 0) {
+		dst->ssh_key_ids = xcalloc((size_t)src->ssh_key_count, sizeof *dst->ssh_key_ids);
+		for (int i = 0; i < src->ssh_key_count; i++)
+			dec_plan(&d, &dst->ssh_key_ids[i], or_empty(src->ssh_key_ids[i]),
+			         strlen(or_empty(src->ssh_key_ids[i])));
 	}
 	dec_commit(&d);
 	dec_done(&d);

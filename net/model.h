@@ -43,6 +43,8 @@ typedef struct {
 	StorageItem *storage;
 	int storage_count;
 	char *ssh_command;
+	char **ssh_key_ids;            /* ids of the account keys it authorizes (strings in the block) */
+	int ssh_key_count;
 	int price_per_hour_cents;
 	char *task_id;
 	int64_t created_ms, updated_ms;

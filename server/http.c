@@ -255,7 +255,7 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
 				c->too_large = true;
 				qdbuf_done(&c->body); /* the rest is read and dropped */
 				qdbuf_init(&c->body);
-			} else {
+			} else if (in && len) {
 				qdbuf_append(&c->body, in, len);
 			}
 		}

@@ -41,6 +41,8 @@ typedef struct {
 	int shown_tab;
 	bool short_labels;
 	int64_t refreshed_version; /* version we last asked the task for */
+	json_t *keys;              /* GET /ssh-keys items (names for the key ids), or NULL */
+	ApiRequest *keys_req;
 } Detail;
 
 /* --- text of the tabs ---------------------------------------------------------- */
@@ -133,6 +135,38 @@ static void overview(Detail *d, const Allocation *a)
 	}
 }
 
+/* "key_ops  ops-bastion  SHA256:..." when the key is one of the caller's
+ * account keys; the bare id otherwise (another user's key). */
+static void key_line(Detail *d, const char *id, char *buf, size_t sz)
+{
+	size_t i;
+	json_t *k;
+	json_array_foreach(d->keys, i, k) {
+		const char *kid = json_string_value(json_object_get(k, "id"));
+		if (!kid || strcmp(kid, id) != 0)
+			continue;
+		const char *name = json_string_value(json_object_get(k, "name"));
+		const char *fp = json_string_value(json_object_get(k, "fingerprint"));
+		snprintf(buf, sz, "%s  %s  %s", id, name ? name : "", fp ? fp : "");
+		return;
+	}
+	snprintf(buf, sz, "%s%s", id, d->keys ? "  (not one of your account keys)" : "");
+}
+
+static void keys_done(void *ud, const ApiResponse *r)
+{
+	Detail *d = ud;
+	d->keys_req = NULL;
+	if (r->outcome != API_OK)
+		return; /* the ids alone still show */
+	json_t *items = json_object_get(r->body, "items");
+	if (!json_is_array(items))
+		return;
+	d->keys = json_incref(items);
+	d->stale = true;
+	app_invalidate(d->app);
+}
+
 static void ssh_tab(Detail *d, const Allocation *a)
 {
 	pair(d, "SSH command", a->ssh_command[0] ? a->ssh_command : "none yet (the allocation is not active)",
@@ -140,8 +174,18 @@ static void ssh_tab(Detail *d, const Allocation *a)
 	if (a->ssh_command[0])
 		textview_add(d->tv, "y copies the command (OSC 52: works over SSH and inside tmux).", ROLE_DIM);
 	textview_add(d->tv, "", ROLE_DEFAULT);
-	pair(d, "Authorized keys", "the account keys chosen at launch (key ids are not shown by this console yet)",
-	     ROLE_DEFAULT);
+	if (a->ssh_key_count == 0) {
+		pair(d, "Authorized keys", "none listed by the server", ROLE_DIM);
+	} else {
+		/* One key id a line: they are what the operator matches against `ssh-keys`. */
+		for (int i = 0; i < a->ssh_key_count; i++) {
+			char line[512];
+			key_line(d, a->ssh_key_ids[i], line, sizeof line);
+			pair(d, i == 0 ? "Authorized keys" : "", line, ROLE_DEFAULT);
+		}
+		textview_addf(d->tv, ROLE_DIM, "%*s%d account key%s chosen at launch", LABEL_COLS + 1, "",
+		              a->ssh_key_count, a->ssh_key_count == 1 ? "" : "s");
+	}
 	textview_add(d->tv, "", ROLE_DEFAULT);
 	textview_add(d->tv, "The platform never shares private keys: connect with the private half of a key you", ROLE_DEFAULT);
 	textview_add(d->tv, "added to your account. There is no private-key download.", ROLE_DEFAULT);
@@ -320,6 +364,8 @@ static void layout(Detail *d)
 	else {
 		wresize(d->base.win, rows, COLS);
 		mvwin(d->base.win, 0, 0);
+		/* Cells a narrower layout no longer draws keep old text otherwise. */
+		werase(d->base.win);
 	}
 	if (d->tabs_win)
 		delwin(d->tabs_win);
@@ -416,6 +462,9 @@ static void d_destroy(Widget *w)
 {
 	Detail *d = (Detail *)w;
 	store_unlisten(d->store, on_store, d);
+	if (d->keys_req)
+		api_cancel(d->keys_req);
+	json_decref(d->keys);
 	tabs_free(&d->tabs);
 	textview_free(&d->tv);
 	if (d->tabs_win)
@@ -464,6 +513,8 @@ void alloc_detail_open(App *app, const char *alloc_id)
 	store_listen(d->store, on_store, d);
 	/* The freshest copy and its task, for Activity. */
 	session_refresh_allocation(app_session(app), d->id);
+	/* Names and fingerprints for the SSH Access tab's key ids. */
+	d->keys_req = api_request(app_api(app), "GET", "/api/v1/ssh-keys", NULL, keys_done, d);
 	AppLayer l = { .w = &d->base, .obj = d, .free_obj = d_free, .describe = d_describe, .full = true };
 	app_push(app, &l);
 }

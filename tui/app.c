@@ -702,6 +702,14 @@ static void global_action(App *app, Action a, const char *arg)
 	case ACTION_REFRESH:
 		app_message(app, false, "the list is live: changes arrive from the event stream");
 		break;
+	case ACTION_TERM_PREFIX:
+		/* With a terminal in the split, the prefix gives it the keys back. */
+		if (dock_shown(app)) {
+			app_dock_focus(app, true);
+			break;
+		}
+		app_message(app, true, "no terminal is open: c on an active allocation opens one");
+		break;
 	case ACTION_BACK:
 	case ACTION_CANCEL:
 	case ACTION_NONE:

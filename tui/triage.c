@@ -143,6 +143,8 @@ static void tr_layout(Triage *t)
 	else {
 		wresize(t->base.win, rows, COLS);
 		mvwin(t->base.win, 0, 0);
+		/* Cells a narrower layout no longer draws keep old text otherwise. */
+		werase(t->base.win);
 	}
 	if (t->table_win)
 		delwin(t->table_win);

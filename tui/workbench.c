@@ -333,6 +333,8 @@ static void layout(Workbench *wb)
 	else {
 		wresize(wb->base.win, rows, COLS);
 		mvwin(wb->base.win, 0, 0);
+		/* Cells a narrower layout no longer draws keep old text otherwise. */
+		werase(wb->base.win);
 	}
 	bool band = app_is_admin(wb->app) && wb->needs_action > 0;
 	wb->top_lines = band ? 2 : 1;

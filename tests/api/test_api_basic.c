@@ -502,7 +502,9 @@ static void test_openapi_paths_are_served(void **state)
 	json_t *many = get_ok("/api/v1/admin/allocations?limit=500", S.tok_ops);
 	json_array_foreach(json_object_get(many, "items"), i, it)
 		assert_has_fields(it, req, "listed allocation");
-	assert_has_fields(many, schema_required(yaml, "AllocationList"), "allocation list");
+	json_t *list_req = schema_required(yaml, "AllocationList");
+	assert_has_fields(many, list_req, "allocation list");
+	json_decref(list_req);
 	json_decref(many);
 	json_decref(one);
 	json_decref(req);
@@ -738,6 +740,26 @@ static void test_bad_input_changes_nothing(void **state)
 	free(released);
 }
 
+/* One line per request with its request id, and never a token. */
+static void test_log_has_no_secrets(void **state)
+{
+	(void)state;
+	ApiResp r;
+	assert_int_equal(api_get(&S, "/api/v1/me?token=leak", S.tok_acme, &r), 0);
+	char rid[32];
+	qd_strlcpy(rid, r.request_id, sizeof rid);
+	api_resp_done(&r);
+	char *log = read_file(S.log);
+	assert_non_null(log);
+	assert_non_null(strstr(log, rid));
+	assert_null(strstr(log, "token=leak"));
+	const char *toks[] = {S.tok_acme, S.tok_globex, S.tok_ops, S.tok_billing};
+	for (size_t i = 0; i < QD_ARRAY_LEN(toks); i++)
+		assert_null(strstr(log, toks[i]));
+	assert_null(strstr(log, "Bearer"));
+	free(log);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -750,6 +772,7 @@ int main(void)
 		cmocka_unit_test(test_role_isolation),
 		cmocka_unit_test(test_org_isolation),
 		cmocka_unit_test(test_bad_input_changes_nothing),
+		cmocka_unit_test(test_log_has_no_secrets),
 	};
 	return cmocka_run_group_tests_name("api_basic", tests, setup, teardown);
 }

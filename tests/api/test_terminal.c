@@ -126,8 +126,13 @@ static char *find_alloc(const char *state)
 	snprintf(path, sizeof(path), "/api/v1/allocations?state=%s&limit=50", state);
 	api_get(&srv, path, srv.tok_acme, &resp);
 	items = json_object_get(resp.json, "items");
-	if (json_array_size(items))
-		id = xstrdup(json_string_value(json_object_get(json_array_get(items, 0), "id")));
+	/* Only the owner (or an admin) may open a shell: pick one acme-dev owns. */
+	for (size_t i = 0; i < json_array_size(items) && !id; i++) {
+		json_t *a = json_array_get(items, i);
+		const char *owner = json_string_value(json_object_get(json_object_get(a, "owner"), "name"));
+		if (owner && strcmp(owner, "acme-dev") == 0)
+			id = xstrdup(json_string_value(json_object_get(a, "id")));
+	}
 	api_resp_done(&resp);
 	return id;
 }
@@ -141,7 +146,7 @@ static long mint(const char *id, const char *token, char *tok, size_t toksz, cha
 	snprintf(path, sizeof(path), "/api/v1/allocations/%s/terminal-token", id);
 	api_post(&srv, path, token, NULL, &resp);
 	status = resp.status;
-	if (status == 200) {
+	if (status == 201) {
 		qd_strlcpy(tok, json_string_value(json_object_get(resp.json, "token")) ?: "", toksz);
 		qd_strlcpy(url, json_string_value(json_object_get(resp.json, "url")) ?: "", urlsz);
 	}
@@ -169,7 +174,7 @@ static void test_run_command_and_reuse(void **state)
 	(void)state;
 
 	assert_non_null(id);
-	assert_int_equal(mint(id, srv.tok_acme, tok, sizeof(tok), url, sizeof(url)), 200);
+	assert_int_equal(mint(id, srv.tok_acme, tok, sizeof(tok), url, sizeof(url)), 201);
 	run(&r, url, tok);
 	assert_true(r.open);
 	assert_int_equal(r.final, TERMCLIENT_ENDED);
@@ -209,7 +214,7 @@ static void test_refusals(void **state)
 	assert_int_equal(r.http, 401);
 	qdbuf_done(&r.out);
 	/* The path is matched exactly: a valid token on another path is not consumed. */
-	assert_int_equal(mint(id, srv.tok_acme, tok, sizeof(tok), url, sizeof(url)), 200);
+	assert_int_equal(mint(id, srv.tok_acme, tok, sizeof(tok), url, sizeof(url)), 201);
 	assert_int_equal(ws_connect(&ws, srv.port, "/api/v1/terminal?x=1", tok, "v5.channel.k8s.io"),
 	                 -1);
 	assert_int_equal(ws.status, 404);
@@ -245,7 +250,7 @@ static void test_oversized_frame_closes(void **state)
 	int code = 0, rc;
 	(void)state;
 
-	assert_int_equal(mint(id, srv.tok_acme, tok, sizeof(tok), url, sizeof(url)), 200);
+	assert_int_equal(mint(id, srv.tok_acme, tok, sizeof(tok), url, sizeof(url)), 201);
 	assert_int_equal(ws_connect(&ws, srv.port, "/api/v1/terminal", tok, "v5.channel.k8s.io"), 0);
 	send_frame(ws.fd, big, sizeof(big)); /* channel 0 + 69999 bytes: over the 64 KiB cap */
 	do {
@@ -265,7 +270,7 @@ static void test_release_ends_session(void **state)
 	Run r = {0};
 	(void)state;
 
-	assert_int_equal(mint(id, srv.tok_acme, tok, sizeof(tok), url, sizeof(url)), 200);
+	assert_int_equal(mint(id, srv.tok_acme, tok, sizeof(tok), url, sizeof(url)), 201);
 	r.release_id = id;
 	run(&r, url, tok);
 	assert_true(r.open);
