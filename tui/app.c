@@ -24,6 +24,7 @@
 #include "keymaps/keymap.h"
 #include "net/events.h"
 #include "tui/alloc_detail.h"
+#include "tui/launch.h"
 #include "tui/osc52.h"
 #include "tui/terminal_view.h"
 #include "tui/triage.h"
@@ -694,7 +695,7 @@ static void global_action(App *app, Action a, const char *arg)
 			pop_at(app, app->nlayers - 1);
 		break;
 	case ACTION_LAUNCH:
-		app_message(app, true, "launch is not available in this build of the console yet");
+		launch_open(app);
 		break;
 	case ACTION_VIEW_NODES:
 		app_message(app, true, "the nodes view is not available in this build of the console yet");
@@ -825,6 +826,14 @@ void app_open_triage(App *app)
 	}
 	triage_open(app);
 }
+
+void app_notify(App *app, const char *text)
+{
+	app_toast(app, LEVEL_OK, text);
+	statusline_set_message(app->status, LEVEL_OK, text, qd_mono_ms(), MESSAGE_TTL_MS);
+}
+
+void app_open_launch(App *app) { launch_open(app); }
 
 void app_copy(App *app, const char *text, const char *what)
 {

@@ -87,6 +87,10 @@ void app_restart(App *app, const char *alloc_id);
 /* Whether ACTION_RELEASE / ACTION_RESTART / ACTION_FORCE_RELEASE may start
  * from state st; when not, why says so ("it is releasing ..."). */
 bool app_action_allowed(Action action, AllocState st, char *why, size_t wsz);
+/* A success worth a toast (and the status line): "launch accepted · ...". */
+void app_notify(App *app, const char *text);
+/* Opens the launch wizard. */
+void app_open_launch(App *app);
 /* Copies text to the clipboard with OSC 52 and says "copied <what>". */
 void app_copy(App *app, const char *text, const char *what);
 /* Opens a shell on the allocation (terminal pane), or says why not. */

@@ -61,7 +61,10 @@ typedef struct {
 	int npending;
 
 	char *filter_before;     /* the filter when "/" was pressed (Esc restores it) */
+	char *select_later;      /* select this id once its row shows up */
 } Workbench;
+
+static Workbench *the_wb;    /* the console has one workbench */
 
 /* --- the rows ------------------------------------------------------------- */
 
@@ -154,6 +157,10 @@ static void wb_sync(Workbench *wb)
 	}
 	wb->rebuild = false;
 	clear_pending(wb);
+	if (wb->select_later && table_select_id(wb->table, wb->select_later)) {
+		free(wb->select_later);
+		wb->select_later = NULL;
+	}
 }
 
 static void on_store(void *ud, StoreKind kind, const char *id)
@@ -514,6 +521,9 @@ static WidgetResult wb_key(Widget *w, const KeyEvent *ev)
 {
 	Workbench *wb = (Workbench *)w;
 	wb_sync(wb);
+	/* The operator moved on: a pending "select the new row" would surprise. */
+	free(wb->select_later);
+	wb->select_later = NULL;
 	const char *id = selected_id(wb);
 	switch (ev->action) {
 	case ACTION_OPEN:
@@ -585,6 +595,9 @@ static void wb_destroy(Widget *w)
 	free(wb->rows);
 	free(wb->pos_of);
 	free(wb->filter_before);
+	free(wb->select_later);
+	if (the_wb == wb)
+		the_wb = NULL;
 }
 
 static const WidgetClass wb_class = {
@@ -632,7 +645,21 @@ void workbench_open(App *app)
 	wb->rebuild = true;
 	layout(wb);
 	store_listen(wb->store, on_store, wb);
+	the_wb = wb;
 	AppLayer l = { .w = &wb->base, .obj = wb, .free_obj = wb_free, .describe = wb_describe,
 	               .command = wb_command, .full = true };
 	app_push(app, &l);
+}
+
+void workbench_select_later(App *app, const char *alloc_id)
+{
+	Workbench *wb = the_wb;
+	if (!wb || wb->app != app)
+		return;
+	free(wb->select_later);
+	wb->select_later = NULL;
+	wb_sync(wb);
+	if (!table_select_id(wb->table, alloc_id))
+		wb->select_later = xstrdup(alloc_id);
+	app_invalidate(app);
 }

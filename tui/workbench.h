@@ -11,5 +11,8 @@
 
 /* Creates the workbench and pushes it as the bottom layer. */
 void workbench_open(App *app);
+/* Selects the allocation as soon as its row is in the view (a launch's new
+ * row arrives with the event stream a moment later). */
+void workbench_select_later(App *app, const char *alloc_id);
 
 #endif

@@ -1,7 +1,8 @@
 /* libFuzzer target: arbitrary shell output through the pane, then drawn into
  * a curses screen whose output is captured. Asserts no crash (ASan/UBSan) and
  * that the shell's bytes never reach the outer terminal: a marker planted in
- * OSC and DCS payloads (libvterm 0.1.4 does not parse APC: it shows as text) must never appear in curses' output. */
+ * OSC, DCS, APC, PM and SOS payloads must never appear in curses' output
+ * (libvterm 0.1.4 would show APC/PM/SOS as text: the pane filters them). */
 #include <locale.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -17,7 +18,7 @@ static FILE *sink;
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint64_t iter;
-	char tag[20], marker[80];
+	char tag[20], marker[160];
 	TermPane *p;
 	char key[16];
 	long before, after;
@@ -36,7 +37,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* A tag that changes every run, so the input cannot spell it as plain text. */
 	iter = iter * 6364136223846793005ULL + 1442695040888963407ULL;
 	snprintf(tag, sizeof(tag), "Q%016llx", (unsigned long long)iter);
-	snprintf(marker, sizeof(marker), "\x1b]0;%s\x07\x1bP+q%s\x1b\\", tag, tag);
+	snprintf(marker, sizeof(marker), "\x1b]0;%s\x07\x1bP+q%s\x1b\\\x1b_%s\x1b\\\x1b^%s\x1b\\\x1bX%s\x1b\\",
+	         tag, tag, tag, tag, tag);
 	p = termpane_new(24, 80);
 	termpane_set_depth(p, (ThemeDepth)(size % 3));
 	termpane_write(p, marker, strlen(marker));
