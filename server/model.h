@@ -130,4 +130,13 @@ int db_seed_bulk(Db *db, int n_allocations, ApiError *err);
  * records the speed it is called with). speed <= 0 is ignored. */
 void db_set_speed(Db *db, double speed);
 
+/* Appended by nodes (server/model_nodes.c). Admin only: POST
+ * /admin/nodes/{id}/scheduling with body {"enabled": bool, "reason": "..."}
+ * (reason required when disabling, 422 reason_required). Disabling an online
+ * node that holds allocations makes it draining; enabling a draining node
+ * makes it online. 409 for a retired node. A change writes an audit row and a
+ * node.updated event in one transaction; a no-op answers changed=false. */
+json_t *model_node_set_scheduling(Db *db, const Principal *p, const char *id, json_t *body,
+                                  const char *request_id, ApiError *err);
+
 #endif

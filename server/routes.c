@@ -391,6 +391,12 @@ static json_t *h_force_release(Ctx *c, ApiError *err)
 	                                                 c->req->request_id, err));
 }
 
+/* Synchronous (no task): the node row changes in the model's transaction. */
+static json_t *h_node_scheduling(Ctx *c, ApiError *err)
+{
+	return model_node_set_scheduling(c->r->db, &c->p, c->id, c->body, c->req->request_id, err);
+}
+
 static json_t *h_task(Ctx *c, ApiError *err) { return model_task(c->r->db, &c->p, c->id, err); }
 
 static json_t *h_events(Ctx *c, ApiError *err)
@@ -461,6 +467,7 @@ static const Route ROUTES[] = {
 	{"GET", "/api/v1/nodes/{id}", h_node, AUTH_ANY, BODY_NONE, NULL},
 	{"GET", "/api/v1/admin/allocations", h_admin_allocations, AUTH_ADMIN, BODY_NONE, P_ALLOC},
 	{"POST", "/api/v1/admin/allocations/{id}/force-release", h_force_release, AUTH_ADMIN, BODY_OPTIONAL, NULL},
+	{"POST", "/api/v1/admin/nodes/{id}/scheduling", h_node_scheduling, AUTH_ADMIN, BODY_REQUIRED, NULL},
 	{"GET", "/api/v1/admin/audit-logs", h_audit_logs, AUTH_AUDIT, BODY_NONE, P_PAGE},
 	{"POST", "/api/v1/admin/faults", h_faults, AUTH_ADMIN, BODY_REQUIRED, NULL},
 	{"GET", "/api/v1/terminal", h_needs_upgrade, AUTH_ANY, BODY_NONE, NULL},

@@ -25,6 +25,7 @@
 #include "net/events.h"
 #include "tui/alloc_detail.h"
 #include "tui/launch.h"
+#include "tui/nodes.h"
 #include "tui/osc52.h"
 #include "tui/terminal_view.h"
 #include "tui/triage.h"
@@ -698,7 +699,7 @@ static void global_action(App *app, Action a, const char *arg)
 		launch_open(app);
 		break;
 	case ACTION_VIEW_NODES:
-		app_message(app, true, "the nodes view is not available in this build of the console yet");
+		nodes_open(app);
 		break;
 	case ACTION_REFRESH:
 		app_message(app, false, "the list is live: changes arrive from the event stream");
@@ -777,6 +778,13 @@ static void dispatch_key(App *app, int key, bool is_keycode)
 	}
 	AppLayer *top = top_layer(app);
 	Action a = keymap_lookup(top ? top->w->klass->keymap_context : NULL, key, is_keycode);
+	/* The prefix from the console side: the terminal takes the keys and the
+	 * next key is its command (so Ctrl-] d detaches from anywhere). */
+	if (a == ACTION_TERM_PREFIX && dock_shown(app) && app->dock.key) {
+		app_dock_focus(app, true);
+		app->dock.key(app->dock.obj, key, is_keycode);
+		return;
+	}
 	if (a != ACTION_NONE)
 		global_action(app, a, NULL);
 }

@@ -397,7 +397,7 @@ static void add_item(Launch *l, int which, json_t *it)
 	if (which == LOAD_KEYS) {
 		const char *fp = json_string_value(json_object_get(it, "fingerprint"));
 		char f[80];
-		views_clean(fp ? fp : "", 24, app_ascii(l->app), f, sizeof f);
+		views_clean(fp ? fp : "", 60, app_ascii(l->app), f, sizeof f);
 		x->label = xstrdup(f[0] ? f : "(no fingerprint)");
 	} else {
 		x->label = xstrdup(nm);

@@ -176,6 +176,10 @@ static void end_session(TermSession *s, const char *fmt, ...)
 	s->retry_at = 0;
 	termclient_close(&s->client);
 	set_status(s, "%s %s Enter closes", text, sep(s->term));
+	/* A session out of sight still says how it ended. */
+	Term *t = s->term;
+	if (!t->visible || s != cur_session(t))
+		app_message(t->app, false, "terminal on %s: %s (c on it shows it)", s->label, text);
 }
 
 /* Lost without an exit status: try again with a new token after a backoff. */

@@ -54,6 +54,7 @@ typedef struct {
 	size_t nrows, cap;
 	long *pos_of;            /* store index -> row, -1 when not a row */
 	size_t pos_cap;
+	size_t pos_n;            /* store records pos_of covers (the rest are new) */
 	size_t needs_action;     /* release_failed rows in the store (admin band) */
 
 	bool rebuild;            /* full rebuild at the next sync */
@@ -92,6 +93,7 @@ static void rebuild_rows(Workbench *wb)
 	}
 	wb->nrows = 0;
 	wb->needs_action = 0;
+	wb->pos_n = n;
 	for (size_t i = 0; i < n; i++) {
 		const Allocation *a = store_allocation_at(wb->store, i);
 		if (a->state == ALLOC_RELEASE_FAILED)
@@ -129,12 +131,12 @@ static void wb_sync(Workbench *wb)
 		return;
 	bool full = wb->rebuild;
 	size_t n = store_allocation_count(wb->store);
-	if (!full && n > wb->pos_cap)
-		full = true; /* new records */
+	if (!full && n != wb->pos_n)
+		full = true; /* new records: pos_of says nothing about them yet */
 	for (int i = 0; !full && i < wb->npending; i++) {
 		const Allocation *a = store_allocation(wb->store, wb->pending[i]);
 		long idx = a ? store_index_of(wb->store, a) : -1;
-		if (idx < 0 || (size_t)idx >= wb->pos_cap) {
+		if (idx < 0 || (size_t)idx >= wb->pos_n) {
 			full = true;
 			break;
 		}

@@ -74,7 +74,7 @@ struct TermPane {
 	struct {
 		uint32_t key;
 		int pair;
-	} pair_cache[64];
+	} pair_cache[1024]; /* alloc_pair() is a search: dense colour output needs many slots */
 
 	void (*reply)(void *ud, const char *bytes, size_t len);
 	void *reply_ud;
@@ -321,8 +321,9 @@ static int cb_erase(VTermRect rect, int selective, void *user)
 	return 1;
 }
 
-/* vterm_scroll_rect's order is (src, dest). */
-static int cb_moverect_sd(VTermRect src, VTermRect dest, void *user)
+/* vterm.h names vterm_scroll_rect's callback parameters (src, dest), but
+ * libvterm calls it as moverect(dest, src), as its own screen layer expects. */
+static int cb_moverect(VTermRect dest, VTermRect src, void *user)
 {
 	TermPane *p = user;
 	int h = src.end_row - src.start_row, w = src.end_col - src.start_col;
@@ -343,6 +344,19 @@ static int cb_moverect_sd(VTermRect src, VTermRect dest, void *user)
 		for (int i = h - 1; i >= 0; i--)
 			memmove(&rows[dest.start_row + i][dest.start_col],
 			        &rows[src.start_row + i][src.start_col], (size_t)w * sizeof(Cell));
+	}
+	/* Moving part of a row (insert/delete characters) can split a wide
+	 * character: as when a glyph overwrites half of one, the half left
+	 * behind becomes a blank (xterm does the same). */
+	for (int i = 0; i < h; i++) {
+		Cell *row = rows[dest.start_row + i];
+
+		for (int c = 0; c < p->cols; c++) {
+			if (row[c].width == 2 && (c + 1 >= p->cols || row[c + 1].ch[0] != CONT))
+				cell_blank(&row[c], row[c].bg);
+			else if (row[c].ch[0] == CONT && (c == 0 || row[c - 1].width != 2))
+				cell_blank(&row[c], row[c].bg);
+		}
 	}
 	damage_rows(p, dest.start_row, dest.end_row);
 	return 1;
@@ -380,7 +394,7 @@ static int cb_scrollrect(VTermRect rect, int downward, int rightward, void *user
 	if (top < 0 || bot > p->rows || h <= 0)
 		return 1;
 	if (rightward != 0 || rect.start_col != 0 || rect.end_col != p->cols) {
-		vterm_scroll_rect(rect, downward, rightward, cb_moverect_sd, cb_erase, p);
+		vterm_scroll_rect(rect, downward, rightward, cb_moverect, cb_erase, p);
 		return 1;
 	}
 	n = abs(downward);
@@ -929,7 +943,7 @@ static int curses_color(uint32_t c, ThemeDepth depth, bool *bright)
 static int pair_for(TermPane *p, int fg, int bg)
 {
 	uint32_t key = ((uint32_t)(fg + 1) << 16) | (uint32_t)(bg + 1);
-	unsigned slot = (key * 2654435761u) >> 26;
+	unsigned slot = (key * 2654435761u) >> 22;
 	int pair;
 
 	if (fg < 0 && bg < 0)

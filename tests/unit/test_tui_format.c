@@ -11,6 +11,7 @@
 #include "common/util.h"
 #include "net/model.h"
 #include "tui/cli.h"
+#include "tui/launch.h"
 #include "tui/osc52.h"
 #include "tui/views_common.h"
 
@@ -145,6 +146,79 @@ static void test_cli_usage_errors(void **state)
 	assert_int_equal(cli_run(2, yes_on_ls, NULL), CLI_USAGE);
 	char *two_ids[] = { "show", "al_1", "al_2", NULL };
 	assert_int_equal(cli_run(3, two_ids, NULL), CLI_USAGE);
+	/* restart: a verb with an id and --yes, nothing else */
+	assert_true(cli_is_verb("restart"));
+	char *restart_no_id[] = { "restart", NULL };
+	assert_int_equal(cli_run(1, restart_no_id, NULL), CLI_USAGE);
+	char *restart_json[] = { "restart", "al_1", "--json", NULL };
+	assert_int_equal(cli_run(3, restart_json, NULL), CLI_USAGE);
+	char *restart_reason[] = { "restart", "al_1", "--reason", "x", NULL };
+	assert_int_equal(cli_run(4, restart_reason, NULL), CLI_USAGE);
+}
+
+/* The launch wizard's estimate and its storage checks (the server checks
+ * again; these keep the operator on the step with the mistake). */
+static void test_launch_estimate(void **state)
+{
+	(void)state;
+	assert_int_equal(launch_estimate_cents(498, 2), 996);
+	assert_int_equal(launch_estimate_cents(498, 8), 3984);
+	assert_int_equal(launch_estimate_cents(0, 2), 0);
+	assert_int_equal(launch_estimate_cents(498, 0), 0);
+	assert_int_equal(launch_estimate_cents(-5, 3), 0);
+}
+
+static void test_launch_storage_checks(void **state)
+{
+	(void)state;
+	assert_null(launch_check_storage("data", "100", "/mnt/data"));
+	assert_null(launch_check_storage("ds_v1.2-a", "100000", "/data"));
+	assert_non_null(launch_check_storage("", "100", "/mnt/data"));
+	assert_non_null(launch_check_storage("my data", "100", "/mnt/data"));
+	assert_non_null(launch_check_storage("data", "0", "/mnt/data"));
+	assert_non_null(launch_check_storage("data", "100001", "/mnt/data"));
+	assert_non_null(launch_check_storage("data", "12GB", "/mnt/data"));
+	assert_non_null(launch_check_storage("data", "", "/mnt/data"));
+	assert_non_null(launch_check_storage("data", "100", "mnt/data"));
+	assert_non_null(launch_check_storage("data", "100", "/mnt/../etc"));
+	assert_string_equal(launch_check_storage("data", "100", "relative"),
+	                    "the mount path must be absolute, like /mnt/data");
+}
+
+/* ssh_key_ids (SSH Access tab): decoded, deep-copied, and a wrong type is refused. */
+static void test_decode_ssh_key_ids(void **state)
+{
+	(void)state;
+	const char *js = "{\"id\": \"al_1\", \"state\": \"active\", \"version\": 3,"
+	                 " \"ssh_key_ids\": [\"key_a\", \"key_b\"]}";
+	json_error_t je;
+	json_t *o = json_loads(js, 0, &je);
+	assert_non_null(o);
+	Allocation a, b;
+	char err[256];
+	assert_int_equal(decode_allocation(o, &a, err, sizeof err), 0);
+	assert_int_equal(a.ssh_key_count, 2);
+	assert_string_equal(a.ssh_key_ids[0], "key_a");
+	assert_string_equal(a.ssh_key_ids[1], "key_b");
+	allocation_copy(&b, &a);
+	allocation_done(&a);
+	assert_int_equal(b.ssh_key_count, 2);
+	assert_string_equal(b.ssh_key_ids[1], "key_b");
+	allocation_done(&b);
+	json_decref(o);
+
+	o = json_loads("{\"id\": \"al_1\", \"state\": \"active\", \"version\": 3, \"ssh_key_ids\": [7]}", 0, &je);
+	assert_non_null(o);
+	assert_int_equal(decode_allocation(o, &a, err, sizeof err), -1);
+	assert_non_null(strstr(err, "ssh_key_ids[0]"));
+	json_decref(o);
+
+	o = json_loads("{\"id\": \"al_1\", \"state\": \"active\", \"version\": 3}", 0, &je);
+	assert_int_equal(decode_allocation(o, &a, err, sizeof err), 0);
+	assert_int_equal(a.ssh_key_count, 0);
+	assert_null(a.ssh_key_ids);
+	allocation_done(&a);
+	json_decref(o);
 }
 
 int main(void)
@@ -158,6 +232,9 @@ int main(void)
 		cmocka_unit_test(test_views_failed_row_shows_reason),
 		cmocka_unit_test(test_views_age_minutes),
 		cmocka_unit_test(test_cli_usage_errors),
+		cmocka_unit_test(test_launch_estimate),
+		cmocka_unit_test(test_launch_storage_checks),
+		cmocka_unit_test(test_decode_ssh_key_ids),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
