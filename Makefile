@@ -180,4 +180,7 @@ install: all
 clean:
 	rm -rf build bin
 
+# Keep objects of chained rules (test and bench .o files) between runs.
+.SECONDARY:
+
 -include $(shell find build -name '*.d' 2>/dev/null)

@@ -246,6 +246,7 @@ static bool seed_catalog(Db *db, Rng *r, int64_t now)
 	               "globex-lab", "org_globex", "10.30.0.0/16");
 	static const char *const runtimes[][2] = {
 		{"pytorch", "2.4"}, {"pytorch", "2.3"}, {"vllm", "0.6"}, {"jax", "0.4"}, {"triton", "24.09"},
+		{"jupyter", "4.2"},
 	};
 	for (size_t i = 0; ok && i < QD_ARRAY_LEN(runtimes); i++)
 		ok = run(db, "INSERT INTO runtimes VALUES(?1, ?2)", "ss", runtimes[i][0], runtimes[i][1]);

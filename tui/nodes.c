@@ -284,7 +284,7 @@ static const TableColumn ncolumns[N_COUNT] = {
 	[N_REGION] = { "REGION", 12, 0, false },   [N_MODEL] = { "GPU MODEL", 10, 1, false },
 	[N_GPUS] = { "FREE/GPUS", 9, 0, true },    [N_SCHED] = { "SCHED", 5, 0, false },
 	[N_ALLOCS] = { "ALLOCS", 6, 0, true },     [N_AGENT] = { "AGENT", 7, 0, false },
-	[N_CERT] = { "CERT", 14, 0, false },       [N_HB] = { "HEARTBEAT", 9, 0, true },
+	[N_CERT] = { "CERT", 14, 0, false },       [N_HB] = { "HEARTBEAT", 10, 0, true },
 };
 
 /* Everything from 112 columns; no region and agent from 88; at 80 columns

@@ -528,9 +528,6 @@ static WidgetResult prefix_key(Term *t, TermSession *s, int key, bool is_keycode
 {
 	t->prefix = false;
 	Action a = keymap_lookup("terminal", key, is_keycode);
-	/* `s` also toggles the split unless the keymap gives it another meaning. */
-	if (a == ACTION_NONE && !is_keycode && key == 's')
-		a = ACTION_TERM_TOGGLE_SPLIT;
 	switch (a) {
 	case ACTION_TERM_DETACH:
 		detach(t);

@@ -1054,6 +1054,8 @@ static int part2(size_t mixed_bytes, size_t vte_bytes, int runs, double rate)
 	printf("  final = command end to outer output quiet (%d ms of silence not counted); screen ="
 	       "\n  the outer terminal's final text vs the stream's own final screen.\n",
 	       QUIET_MS);
+	printf("  unicode holds random code points (unassigned, combining): libvterm, glibc and tmux\n"
+	       "  disagree on their widths, so its screen check differs for every setup.\n");
 	printf("  dvtm: %s\n", system("command -v dvtm >/dev/null 2>&1") == 0
 	                           ? "installed but not driven by this bench"
 	                           : "not installed (skipped)");

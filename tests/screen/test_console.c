@@ -669,6 +669,8 @@ static void test_server_killed_and_restarted(void **state)
 	/* Back live, and the change made during the gap is on screen. */
 	assert_true(hs_wait_text(h, LIVE, T));
 	assert_true(hs_wait_text(h, "outage-probe", T));
+	/* The row may still be mid-draw when its name first shows: let the frame settle. */
+	assert_true(hs_wait_idle(h, 150, T));
 	int r = hs_find_row(h, "outage-probe");
 	assert_true(r >= 0);
 	assert_true(is_state_row(hs_row(h, r)));

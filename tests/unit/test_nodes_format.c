@@ -13,8 +13,8 @@
 #include "widgets/theme.h"
 
 #define SEC 1000LL
-#define MIN (60 * SEC)
-#define HOUR (60 * MIN)
+#define MINUTE (60 * SEC)
+#define HOUR (60 * MINUTE)
 #define DAY (24 * HOUR)
 
 static const int64_t NOW = 1795000000000LL;
@@ -54,7 +54,7 @@ static void test_cert_words(void **state)
 	assert_int_equal(nodes_cert_level(NOW + 3 * DAY, NOW), NODES_CERT_SOON);
 	nodes_cert_text(NOW + 5 * HOUR, NOW, buf, sizeof buf);
 	assert_string_equal(buf, "expires in 5h");
-	nodes_cert_text(NOW + 20 * MIN, NOW, buf, sizeof buf);
+	nodes_cert_text(NOW + 20 * MINUTE, NOW, buf, sizeof buf);
 	assert_string_equal(buf, "expires in 20m");
 	nodes_cert_text(NOW, NOW, buf, sizeof buf);
 	assert_string_equal(buf, "EXPIRED");
@@ -81,7 +81,7 @@ static void test_heartbeat_ages(void **state)
 	char buf[32];
 	nodes_heartbeat_text(NOW - 12 * SEC, NOW, buf, sizeof buf);
 	assert_string_equal(buf, "12s ago");
-	nodes_heartbeat_text(NOW - 5 * MIN - 10 * SEC, NOW, buf, sizeof buf);
+	nodes_heartbeat_text(NOW - 5 * MINUTE - 10 * SEC, NOW, buf, sizeof buf);
 	assert_string_equal(buf, "5m ago");
 	nodes_heartbeat_text(NOW - 3 * HOUR, NOW, buf, sizeof buf);
 	assert_string_equal(buf, "3h ago");
