@@ -144,7 +144,7 @@ static void grid_free(Grid *g, int rows)
 	g->ustore = g->used = NULL;
 }
 
-/* Blanks cells [from, to) of row r with background bg, keeping used[r]. */
+/* Blanks cells [from, to) of row r with background bg; used[r] stays a bound on what is not blank. */
 static void grid_blank(Grid *g, int r, int from, int to, uint32_t bg)
 {
 	if (bg == TERMPANE_COLOR_DEFAULT) {
