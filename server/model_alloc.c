@@ -235,119 +235,164 @@ static int64_t last_event_id(Db *db)
 	return id;
 }
 
-json_t *model_allocations(Db *db, const Principal *p, const AllocFilter *f, bool admin_scope,
-                          ApiError *err)
+/* An open list query: the statement is bound and stepping happens inside the
+ * read transaction list_open began. Both serialisers share it so the jansson
+ * path and the text path cannot disagree on which rows a page holds. */
+typedef struct {
+	sqlite3_stmt *st;
+	int limit;
+	int64_t now;
+	int64_t as_of;
+	char *pat;
+	QdBuf sql;
+} ListQuery;
+
+static void list_query_done(ListQuery *lq)
 {
+	free(lq->pat);
+	lq->pat = NULL;
+	qdbuf_done(&lq->sql);
+}
+
+/* Validates the filter, builds and binds the statement, opens the snapshot.
+ * false with *err filled (nothing left open) on failure. */
+static bool list_open(Db *db, const Principal *p, const AllocFilter *f, bool admin_scope,
+                      ListQuery *lq, ApiError *err)
+{
+	memset(lq, 0, sizeof *lq);
+	qdbuf_init(&lq->sql);
 	if (admin_scope && !p->is_admin) {
 		api_error_set(err, 403, "forbidden", "ask an operator with the admin role",
 		              "listing every org's allocations needs the admin role");
-		return NULL;
+		return false;
 	}
 	int64_t ckey = 0;
 	char cid[DB_ID_MAX];
 	if (f->cursor && !db_cursor_decode(f->cursor, "a", &ckey, cid, sizeof cid)) {
 		api_error_set(err, 400, "invalid_cursor", "start again from the first page",
 		              "the cursor is not one this server issued for allocation lists");
-		return NULL;
+		return false;
 	}
 	if (f->q && strlen(f->q) > 200) {
 		api_error_set(err, 400, "invalid_parameter", "search for at most 200 characters",
 		              "q is %zu characters long", strlen(f->q));
-		return NULL;
+		return false;
 	}
-	int limit = f->limit < 1 ? QD_PAGE_LIMIT_DEFAULT : QD_MIN(f->limit, QD_PAGE_LIMIT_MAX);
+	lq->limit = f->limit < 1 ? QD_PAGE_LIMIT_DEFAULT : QD_MIN(f->limit, QD_PAGE_LIMIT_MAX);
 
-	QdBuf sql;
-	qdbuf_init(&sql);
-	qdbuf_appendf(&sql, "%s WHERE 1", ALLOC_SELECT);
+	QdBuf *sql = &lq->sql;
+	qdbuf_appendf(sql, "%s WHERE 1", ALLOC_SELECT);
 	if (!admin_scope)
-		qdbuf_appendf(&sql, " AND a.org_id = :org");
+		qdbuf_appendf(sql, " AND a.org_id = :org");
 	/* The mask is a bound parameter, not an IN list: one statement per filter
 	 * shape keeps the statement cache small whatever states are asked for. */
 	unsigned mask = f->state_mask & ((1u << ALLOC_STATE_COUNT) - 1);
 	if (mask) {
-		qdbuf_appendf(&sql, " AND ((:mask >> CASE a.state");
+		qdbuf_appendf(sql, " AND ((:mask >> CASE a.state");
 		for (int s = 0; s < ALLOC_STATE_COUNT; s++)
-			qdbuf_appendf(&sql, " WHEN '%s' THEN %d", alloc_state_name((AllocState)s), s);
-		qdbuf_appendf(&sql, " ELSE 31 END) & 1)");
+			qdbuf_appendf(sql, " WHEN '%s' THEN %d", alloc_state_name((AllocState)s), s);
+		qdbuf_appendf(sql, " ELSE 31 END) & 1)");
 	}
 	if (f->actionable == 1)
-		qdbuf_appendf(&sql, " AND " SQL_ACTIONABLE);
+		qdbuf_appendf(sql, " AND " SQL_ACTIONABLE);
 	else if (f->actionable == 0)
-		qdbuf_appendf(&sql, " AND NOT " SQL_ACTIONABLE);
+		qdbuf_appendf(sql, " AND NOT " SQL_ACTIONABLE);
 	if (f->archived == 1)
-		qdbuf_appendf(&sql, " AND " SQL_ARCHIVED);
+		qdbuf_appendf(sql, " AND " SQL_ARCHIVED);
 	else if (f->archived == 0)
-		qdbuf_appendf(&sql, " AND NOT " SQL_ARCHIVED);
+		qdbuf_appendf(sql, " AND NOT " SQL_ARCHIVED);
 	if (f->node_id)
-		qdbuf_appendf(&sql, " AND a.node_id = :node");
+		qdbuf_appendf(sql, " AND a.node_id = :node");
 	if (f->project_id)
-		qdbuf_appendf(&sql, " AND a.project_id = :project");
+		qdbuf_appendf(sql, " AND a.project_id = :project");
 	if (f->q && *f->q)
-		qdbuf_appendf(&sql, " AND a.search LIKE :q ESCAPE '\\'");
+		qdbuf_appendf(sql, " AND a.search LIKE :q ESCAPE '\\'");
 	if (f->cursor)
-		qdbuf_appendf(&sql, " AND (a.created_at, a.id) < (:ckey, :cid)");
-	qdbuf_appendf(&sql, " ORDER BY a.created_at DESC, a.id DESC LIMIT :limit");
+		qdbuf_appendf(sql, " AND (a.created_at, a.id) < (:ckey, :cid)");
+	qdbuf_appendf(sql, " ORDER BY a.created_at DESC, a.id DESC LIMIT :limit");
 
-	json_t *items = json_array();
-	json_t *out = NULL;
-	char *pat = f->q && *f->q ? like_pattern(f->q) : NULL;
+	lq->pat = f->q && *f->q ? like_pattern(f->q) : NULL;
 	if (!db_begin_read(db)) {
 		db_fail(db, err, "read allocations");
-		goto done;
+		list_query_done(lq);
+		return false;
 	}
-	int64_t as_of = last_event_id(db);
-	int64_t now = db_now_ms(db);
-	sqlite3_stmt *st = db_prep(db, qdbuf_cstr(&sql));
+	lq->as_of = last_event_id(db);
+	lq->now = db_now_ms(db);
+	sqlite3_stmt *st = db_prep(db, qdbuf_cstr(sql));
 	if (!st) {
 		db_rollback(db);
 		db_fail(db, err, "read allocations");
-		goto done;
+		list_query_done(lq);
+		return false;
 	}
 	bind_text(st, ":org", p->org_id);
-	bind_i64(st, ":wcut", now - ACTIONABLE_WINDOW_MS);
-	bind_i64(st, ":acut", now - ARCHIVE_AFTER_MS);
+	bind_i64(st, ":wcut", lq->now - ACTIONABLE_WINDOW_MS);
+	bind_i64(st, ":acut", lq->now - ARCHIVE_AFTER_MS);
 	if (f->node_id)
 		bind_text(st, ":node", f->node_id);
 	if (f->project_id)
 		bind_text(st, ":project", f->project_id);
-	if (pat)
-		bind_text(st, ":q", pat);
+	if (lq->pat)
+		bind_text(st, ":q", lq->pat);
 	if (f->cursor) {
 		bind_i64(st, ":ckey", ckey);
 		bind_text(st, ":cid", cid);
 	}
-	bind_i64(st, ":limit", limit + 1);
+	bind_i64(st, ":limit", lq->limit + 1);
 	if (mask)
 		bind_i64(st, ":mask", mask);
-	int n = 0, rc;
-	int64_t last_created = 0;
-	char last_id[DB_ID_MAX] = "";
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (n == limit) {
-			n++;
-			break;
-		}
-		json_array_append_new(items, row_json(db, st, now));
-		last_created = sqlite3_column_int64(st, C_CREATED);
-		qd_strlcpy(last_id, (const char *)sqlite3_column_text(st, C_ID), sizeof last_id);
-		n++;
-	}
-	sqlite3_reset(st);
+	lq->st = st;
+	return true;
+}
+
+/* Steps past the page's rows, ends the snapshot and returns the next cursor
+ * (NULL on the last page) through *next; false with *err on a database error. */
+static bool list_finish(Db *db, ListQuery *lq, int rc, int n, int64_t last_created,
+                        const char *last_id, char **next, ApiError *err)
+{
+	sqlite3_reset(lq->st);
+	*next = NULL;
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
 		db_rollback(db);
 		db_fail(db, err, "read allocations");
-		goto done;
+		return false;
 	}
 	db_commit(db);
-	char *next = n > limit ? db_cursor_encode("a", last_created, last_id) : NULL;
-	out = json_pack("{s:O, s:o, s:I}", "items", items, "next_cursor",
-	                next ? json_string(next) : json_null(), "as_of_event_id", (json_int_t)as_of);
+	if (n > lq->limit)
+		*next = db_cursor_encode("a", last_created, last_id);
+	return true;
+}
+
+json_t *model_allocations(Db *db, const Principal *p, const AllocFilter *f, bool admin_scope,
+                          ApiError *err)
+{
+	ListQuery lq;
+	if (!list_open(db, p, f, admin_scope, &lq, err))
+		return NULL;
+	json_t *items = json_array();
+	json_t *out = NULL;
+	int n = 0, rc;
+	int64_t last_created = 0;
+	char last_id[DB_ID_MAX] = "";
+	while ((rc = sqlite3_step(lq.st)) == SQLITE_ROW) {
+		if (n == lq.limit) {
+			n++;
+			break;
+		}
+		json_array_append_new(items, row_json(db, lq.st, lq.now));
+		last_created = sqlite3_column_int64(lq.st, C_CREATED);
+		qd_strlcpy(last_id, (const char *)sqlite3_column_text(lq.st, C_ID), sizeof last_id);
+		n++;
+	}
+	char *next = NULL;
+	if (list_finish(db, &lq, rc, n, last_created, last_id, &next, err))
+		out = json_pack("{s:O, s:o, s:I}", "items", items, "next_cursor",
+		                next ? json_string(next) : json_null(), "as_of_event_id",
+		                (json_int_t)lq.as_of);
 	free(next);
-done:
 	json_decref(items);
-	free(pat);
-	qdbuf_done(&sql);
+	list_query_done(&lq);
 	return out;
 }
 

@@ -28,6 +28,8 @@
 #define HS_START_TIMEOUT_MS 15000
 /* Within one pump, reading stops once the PTY was quiet this long. */
 #define HS_PUMP_SETTLE_MS 5
+/* Raw output kept by hs_record_output: plenty for a scenario, bounded. */
+#define HS_RAW_MAX (32u << 20)
 
 /* The dark background and foreground of the SVG screenshots and of libvterm's
  * default colours. */
@@ -61,6 +63,9 @@ struct Hs {
 	int bells;
 	QdBuf text;
 	QdBuf rowbuf;
+	bool recording;  /* keep qdeck's raw output in `raw` (hs_record_output) */
+	bool raw_full;   /* stopped recording at HS_RAW_MAX */
+	QdBuf raw;
 };
 
 static const char *env_or(const char *name, const char *fallback)
@@ -345,6 +350,7 @@ static Hs *hs_alloc(void)
 	h->last_output_ms = -1;
 	qdbuf_init(&h->text);
 	qdbuf_init(&h->rowbuf);
+	qdbuf_init(&h->raw);
 	const char *tmp = env_or("TMPDIR", "/tmp");
 	snprintf(h->dir, sizeof h->dir, "%s/qdeck-hs-XXXXXX", tmp);
 	if (!mkdtemp(h->dir)) {
@@ -515,6 +521,7 @@ void hs_stop(Hs **hp)
 	}
 	qdbuf_done(&h->text);
 	qdbuf_done(&h->rowbuf);
+	qdbuf_done(&h->raw);
 	free(h);
 	*hp = NULL;
 }
@@ -553,6 +560,12 @@ static long pump_once(Hs *h, int wait_ms)
 				h->first_byte_ms = qd_mono_ms() - h->spawn_ms;
 			h->bytes += (uint64_t)n;
 			h->last_output_ms = qd_mono_ms();
+			if (h->recording && !h->raw_full) {
+				if (h->raw.len + (size_t)n <= HS_RAW_MAX)
+					qdbuf_append(&h->raw, buf, (size_t)n);
+				else
+					h->raw_full = true;
+			}
 			vterm_input_write(h->vt, buf, (size_t)n);
 			total += n;
 			continue;
@@ -753,6 +766,12 @@ bool hs_send_key(Hs *h, const char *name)
 	}
 	if (name[0] == 'C' && name[1] == '-' && name[2] && !name[3]) {
 		char c = name[2];
+		/* C-] (the terminal pane's prefix), C-\ , C-^ and C-[ are control bytes too. */
+		if (c == ']' || c == '\\' || c == '^' || c == '[') {
+			char b = (char)(c & 0x1f);
+			vt_output(&b, 1, h);
+			return true;
+		}
 		if (c >= 'A' && c <= 'Z')
 			c = (char)(c - 'A' + 'a');
 		if (c >= 'a' && c <= 'z') {
@@ -932,6 +951,39 @@ HsAttrs hs_cell_attrs(Hs *h, int row, int col)
 	a.fg = color_code(&c.fg, true);
 	a.bg = color_code(&c.bg, false);
 	return a;
+}
+
+int hs_cell_width(Hs *h, int row, int col)
+{
+	VTermScreenCell c;
+	memset(&c, 0, sizeof c);
+	if (row < 0 || row >= h->rows || col < 0 || col >= h->cols)
+		return 0;
+	vterm_screen_get_cell(h->screen, (VTermPos){row, col}, &c);
+	/* libvterm marks the right half of a wide character with chars[0] = -1. */
+	if (c.chars[0] == (uint32_t)-1)
+		return 0;
+	return c.width > 0 ? c.width : 1;
+}
+
+uint32_t hs_cell_char(Hs *h, int row, int col)
+{
+	VTermScreenCell c;
+	memset(&c, 0, sizeof c);
+	if (row < 0 || row >= h->rows || col < 0 || col >= h->cols)
+		return 0;
+	vterm_screen_get_cell(h->screen, (VTermPos){row, col}, &c);
+	return c.chars[0] == (uint32_t)-1 ? 0 : c.chars[0];
+}
+
+void hs_record_output(Hs *h, bool on)
+{
+	h->recording = on;
+}
+
+bool hs_output_has(const Hs *h, const void *needle, size_t len)
+{
+	return len > 0 && h->raw.len >= len && memmem(h->raw.data, h->raw.len, needle, len) != NULL;
 }
 
 bool hs_any_color(Hs *h)

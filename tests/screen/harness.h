@@ -50,7 +50,7 @@ void hs_stop(Hs **h);
 /* Sends bytes as typed. */
 bool hs_send_keys(Hs *h, const char *text);
 /* Sends one named key: Enter Esc Tab BTab Up Down Left Right PageUp PageDown
- * Home End Backspace Delete Space F1..F12, C-a..C-z; any other single
+ * Home End Backspace Delete Space F1..F12, C-a..C-z, C-] C-\ C-^ C-[; any other single
  * character is sent as itself. False (and a message) for an unknown name. */
 bool hs_send_key(Hs *h, const char *name);
 
@@ -96,6 +96,16 @@ int64_t hs_first_byte_ms(const Hs *h);
 int64_t hs_spawn_mono_ms(const Hs *h);
 int64_t hs_last_output_mono_ms(const Hs *h);
 HsAttrs hs_cell_attrs(Hs *h, int row, int col);
+/* Cell width: 2 for the left half of a wide character, 0 for its right
+ * half, 1 otherwise (0 off screen). */
+int hs_cell_width(Hs *h, int row, int col);
+/* The cell's first code point (0 for an empty cell or a wide char's right half). */
+uint32_t hs_cell_char(Hs *h, int row, int col);
+/* From now on (on) keep every byte qdeck writes, up to 32 MB, so a test can
+ * check that some sequence never reached the terminal raw. Off by default. */
+void hs_record_output(Hs *h, bool on);
+/* True when the recorded output contains the bytes. */
+bool hs_output_has(const Hs *h, const void *needle, size_t len);
 /* True when any cell on screen has a non-default colour. */
 bool hs_any_color(Hs *h);
 /* The window title qdeck's output set through OSC 0/2 ("" if never). */
