@@ -139,4 +139,11 @@ void db_set_speed(Db *db, double speed);
 json_t *model_node_set_scheduling(Db *db, const Principal *p, const char *id, json_t *body,
                                   const char *request_id, ApiError *err);
 
+/* Appended by perf (server/model_alloc.c). model_allocations() as the compact
+ * JSON text the transport sends (exactly the bytes its writer makes of the
+ * json_t), written straight from the rows; *len is its length without the
+ * terminating NUL. Caller frees. NULL means *err was filled. */
+char *model_allocations_text(Db *db, const Principal *p, const AllocFilter *f, bool admin_scope,
+                             size_t *len, ApiError *err);
+
 #endif

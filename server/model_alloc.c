@@ -235,32 +235,91 @@ static int64_t last_event_id(Db *db)
 	return id;
 }
 
-/* An open list query: the statement is bound and stepping happens inside the
- * read transaction list_open began. Both serialisers share it so the jansson
- * path and the text path cannot disagree on which rows a page holds. */
+/* An open list query, stepped inside the read transaction list_open began.
+ * Both serialisers share it so the jansson path and the text path cannot
+ * disagree on which rows a page holds.
+ *
+ * A state filter runs one statement per asked-for state, each walking its own
+ * (state, created_at, id) index in list order, and merges them: a state that
+ * holds few rows then costs a few index steps instead of a walk of the whole
+ * list order looking for them. */
 typedef struct {
-	sqlite3_stmt *st;
+	sqlite3_stmt *sts[ALLOC_STATE_COUNT];
+	bool live[ALLOC_STATE_COUNT]; /* sts[i] is on a row not yet handed out */
+	int nst;
+	int rc;                       /* the first failing sqlite3_step's code, else SQLITE_DONE */
+	bool primed;
 	int limit;
 	int64_t now;
 	int64_t as_of;
 	char *pat;
-	QdBuf sql;
 } ListQuery;
 
 static void list_query_done(ListQuery *lq)
 {
 	free(lq->pat);
 	lq->pat = NULL;
-	qdbuf_done(&lq->sql);
 }
 
-/* Validates the filter, builds and binds the statement, opens the snapshot.
+/* Builds one statement of the query: state is the state it is limited to, or
+ * -1 for all states. */
+static sqlite3_stmt *list_prep(Db *db, const Principal *p, const AllocFilter *f, bool admin_scope,
+                               int state, int64_t ckey, const char *cid, ListQuery *lq)
+{
+	QdBuf sql;
+	qdbuf_init(&sql);
+	qdbuf_appendf(&sql, "%s WHERE 1", ALLOC_SELECT);
+	if (!admin_scope)
+		qdbuf_appendf(&sql, " AND a.org_id = :org");
+	/* A literal: the statement is one per state, so the planner sees which
+	 * index range it reads. */
+	if (state >= 0)
+		qdbuf_appendf(&sql, " AND a.state = '%s'", alloc_state_name((AllocState)state));
+	if (f->actionable == 1)
+		qdbuf_appendf(&sql, " AND " SQL_ACTIONABLE);
+	else if (f->actionable == 0)
+		qdbuf_appendf(&sql, " AND NOT " SQL_ACTIONABLE);
+	if (f->archived == 1)
+		qdbuf_appendf(&sql, " AND " SQL_ARCHIVED);
+	else if (f->archived == 0)
+		qdbuf_appendf(&sql, " AND NOT " SQL_ARCHIVED);
+	if (f->node_id)
+		qdbuf_appendf(&sql, " AND a.node_id = :node");
+	if (f->project_id)
+		qdbuf_appendf(&sql, " AND a.project_id = :project");
+	if (lq->pat)
+		qdbuf_appendf(&sql, " AND a.search LIKE :q ESCAPE '\\'");
+	if (f->cursor)
+		qdbuf_appendf(&sql, " AND (a.created_at, a.id) < (:ckey, :cid)");
+	qdbuf_appendf(&sql, " ORDER BY a.created_at DESC, a.id DESC LIMIT :limit");
+	sqlite3_stmt *st = db_prep(db, qdbuf_cstr(&sql));
+	qdbuf_done(&sql);
+	if (!st)
+		return NULL;
+	bind_text(st, ":org", p->org_id);
+	bind_i64(st, ":wcut", lq->now - ACTIONABLE_WINDOW_MS);
+	bind_i64(st, ":acut", lq->now - ARCHIVE_AFTER_MS);
+	if (f->node_id)
+		bind_text(st, ":node", f->node_id);
+	if (f->project_id)
+		bind_text(st, ":project", f->project_id);
+	if (lq->pat)
+		bind_text(st, ":q", lq->pat);
+	if (f->cursor) {
+		bind_i64(st, ":ckey", ckey);
+		bind_text(st, ":cid", cid);
+	}
+	bind_i64(st, ":limit", lq->limit + 1);
+	return st;
+}
+
+/* Validates the filter, builds and binds the statements, opens the snapshot.
  * false with *err filled (nothing left open) on failure. */
 static bool list_open(Db *db, const Principal *p, const AllocFilter *f, bool admin_scope,
                       ListQuery *lq, ApiError *err)
 {
 	memset(lq, 0, sizeof *lq);
-	qdbuf_init(&lq->sql);
+	lq->rc = SQLITE_DONE;
 	if (admin_scope && !p->is_admin) {
 		api_error_set(err, 403, "forbidden", "ask an operator with the admin role",
 		              "listing every org's allocations needs the admin role");
@@ -279,38 +338,6 @@ static bool list_open(Db *db, const Principal *p, const AllocFilter *f, bool adm
 		return false;
 	}
 	lq->limit = f->limit < 1 ? QD_PAGE_LIMIT_DEFAULT : QD_MIN(f->limit, QD_PAGE_LIMIT_MAX);
-
-	QdBuf *sql = &lq->sql;
-	qdbuf_appendf(sql, "%s WHERE 1", ALLOC_SELECT);
-	if (!admin_scope)
-		qdbuf_appendf(sql, " AND a.org_id = :org");
-	/* The mask is a bound parameter, not an IN list: one statement per filter
-	 * shape keeps the statement cache small whatever states are asked for. */
-	unsigned mask = f->state_mask & ((1u << ALLOC_STATE_COUNT) - 1);
-	if (mask) {
-		qdbuf_appendf(sql, " AND ((:mask >> CASE a.state");
-		for (int s = 0; s < ALLOC_STATE_COUNT; s++)
-			qdbuf_appendf(sql, " WHEN '%s' THEN %d", alloc_state_name((AllocState)s), s);
-		qdbuf_appendf(sql, " ELSE 31 END) & 1)");
-	}
-	if (f->actionable == 1)
-		qdbuf_appendf(sql, " AND " SQL_ACTIONABLE);
-	else if (f->actionable == 0)
-		qdbuf_appendf(sql, " AND NOT " SQL_ACTIONABLE);
-	if (f->archived == 1)
-		qdbuf_appendf(sql, " AND " SQL_ARCHIVED);
-	else if (f->archived == 0)
-		qdbuf_appendf(sql, " AND NOT " SQL_ARCHIVED);
-	if (f->node_id)
-		qdbuf_appendf(sql, " AND a.node_id = :node");
-	if (f->project_id)
-		qdbuf_appendf(sql, " AND a.project_id = :project");
-	if (f->q && *f->q)
-		qdbuf_appendf(sql, " AND a.search LIKE :q ESCAPE '\\'");
-	if (f->cursor)
-		qdbuf_appendf(sql, " AND (a.created_at, a.id) < (:ckey, :cid)");
-	qdbuf_appendf(sql, " ORDER BY a.created_at DESC, a.id DESC LIMIT :limit");
-
 	lq->pat = f->q && *f->q ? like_pattern(f->q) : NULL;
 	if (!db_begin_read(db)) {
 		db_fail(db, err, "read allocations");
@@ -319,41 +346,89 @@ static bool list_open(Db *db, const Principal *p, const AllocFilter *f, bool adm
 	}
 	lq->as_of = last_event_id(db);
 	lq->now = db_now_ms(db);
-	sqlite3_stmt *st = db_prep(db, qdbuf_cstr(sql));
-	if (!st) {
-		db_rollback(db);
-		db_fail(db, err, "read allocations");
-		list_query_done(lq);
-		return false;
+	unsigned mask = f->state_mask & ((1u << ALLOC_STATE_COUNT) - 1);
+	for (int s = mask ? 0 : -1; s < ALLOC_STATE_COUNT; s++) {
+		if (s >= 0 && !(mask & 1u << s))
+			continue;
+		sqlite3_stmt *st = list_prep(db, p, f, admin_scope, s, ckey, cid, lq);
+		if (!st) {
+			for (int i = 0; i < lq->nst; i++)
+				sqlite3_reset(lq->sts[i]);
+			db_rollback(db);
+			db_fail(db, err, "read allocations");
+			list_query_done(lq);
+			return false;
+		}
+		lq->sts[lq->nst++] = st;
+		if (s < 0)
+			break;
 	}
-	bind_text(st, ":org", p->org_id);
-	bind_i64(st, ":wcut", lq->now - ACTIONABLE_WINDOW_MS);
-	bind_i64(st, ":acut", lq->now - ARCHIVE_AFTER_MS);
-	if (f->node_id)
-		bind_text(st, ":node", f->node_id);
-	if (f->project_id)
-		bind_text(st, ":project", f->project_id);
-	if (lq->pat)
-		bind_text(st, ":q", lq->pat);
-	if (f->cursor) {
-		bind_i64(st, ":ckey", ckey);
-		bind_text(st, ":cid", cid);
-	}
-	bind_i64(st, ":limit", lq->limit + 1);
-	if (mask)
-		bind_i64(st, ":mask", mask);
-	lq->st = st;
 	return true;
 }
 
-/* Steps past the page's rows, ends the snapshot and returns the next cursor
- * (NULL on the last page) through *next; false with *err on a database error. */
-static bool list_finish(Db *db, ListQuery *lq, int rc, int n, int64_t last_created,
-                        const char *last_id, char **next, ApiError *err)
+static void list_step_one(ListQuery *lq, int i)
 {
-	sqlite3_reset(lq->st);
+	int rc = sqlite3_step(lq->sts[i]);
+	lq->live[i] = rc == SQLITE_ROW;
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE && lq->rc == SQLITE_DONE)
+		lq->rc = rc;
+}
+
+/* a's row comes before b's in list order: created_at desc, then id desc (the
+ * BINARY collation the index orders by). */
+static bool list_before(sqlite3_stmt *a, sqlite3_stmt *b)
+{
+	int64_t ca = sqlite3_column_int64(a, C_CREATED), cb = sqlite3_column_int64(b, C_CREATED);
+	if (ca != cb)
+		return ca > cb;
+	const void *ia = sqlite3_column_blob(a, C_ID), *ib = sqlite3_column_blob(b, C_ID);
+	int na = sqlite3_column_bytes(a, C_ID), nb = sqlite3_column_bytes(b, C_ID);
+	int c = memcmp(ia ? ia : "", ib ? ib : "", (size_t)QD_MIN(na, nb));
+	return c != 0 ? c > 0 : na > nb;
+}
+
+/* The statement holding the next row in list order (valid until the next
+ * call), or NULL at the end or on an error (lq->rc says which). */
+static sqlite3_stmt *list_next(ListQuery *lq)
+{
+	if (!lq->primed) {
+		lq->primed = true;
+		for (int i = 0; i < lq->nst; i++)
+			list_step_one(lq, i);
+	}
+	if (lq->rc != SQLITE_DONE)
+		return NULL;
+	int best = -1;
+	for (int i = 0; i < lq->nst; i++)
+		if (lq->live[i] && (best < 0 || list_before(lq->sts[i], lq->sts[best])))
+			best = i;
+	if (best < 0)
+		return NULL;
+	/* Handed out now, stepped on the next call: the caller reads it first. */
+	lq->live[best] = false;
+	sqlite3_stmt *st = lq->sts[best];
+	return st;
+}
+
+/* Advances the stream whose row list_next last handed out. */
+static void list_advance(ListQuery *lq, sqlite3_stmt *handed)
+{
+	for (int i = 0; i < lq->nst; i++)
+		if (lq->sts[i] == handed) {
+			list_step_one(lq, i);
+			return;
+		}
+}
+
+/* Ends the snapshot and returns the next cursor (NULL on the last page)
+ * through *next; false with *err on a database error. */
+static bool list_finish(Db *db, ListQuery *lq, int n, int64_t last_created, const char *last_id,
+                        char **next, ApiError *err)
+{
+	for (int i = 0; i < lq->nst; i++)
+		sqlite3_reset(lq->sts[i]);
 	*next = NULL;
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+	if (lq->rc != SQLITE_DONE) {
 		db_rollback(db);
 		db_fail(db, err, "read allocations");
 		return false;
@@ -372,21 +447,21 @@ json_t *model_allocations(Db *db, const Principal *p, const AllocFilter *f, bool
 		return NULL;
 	json_t *items = json_array();
 	json_t *out = NULL;
-	int n = 0, rc;
+	int n = 0;
 	int64_t last_created = 0;
 	char last_id[DB_ID_MAX] = "";
-	while ((rc = sqlite3_step(lq.st)) == SQLITE_ROW) {
+	for (sqlite3_stmt *st; (st = list_next(&lq)) != NULL; list_advance(&lq, st)) {
 		if (n == lq.limit) {
 			n++;
 			break;
 		}
-		json_array_append_new(items, row_json(db, lq.st, lq.now));
-		last_created = sqlite3_column_int64(lq.st, C_CREATED);
-		qd_strlcpy(last_id, (const char *)sqlite3_column_text(lq.st, C_ID), sizeof last_id);
+		json_array_append_new(items, row_json(db, st, lq.now));
+		last_created = sqlite3_column_int64(st, C_CREATED);
+		qd_strlcpy(last_id, (const char *)sqlite3_column_text(st, C_ID), sizeof last_id);
 		n++;
 	}
 	char *next = NULL;
-	if (list_finish(db, &lq, rc, n, last_created, last_id, &next, err))
+	if (list_finish(db, &lq, n, last_created, last_id, &next, err))
 		out = json_pack("{s:O, s:o, s:I}", "items", items, "next_cursor",
 		                next ? json_string(next) : json_null(), "as_of_event_id",
 		                (json_int_t)lq.as_of);
@@ -394,6 +469,389 @@ json_t *model_allocations(Db *db, const Principal *p, const AllocFilter *f, bool
 	json_decref(items);
 	list_query_done(&lq);
 	return out;
+}
+
+/* --- list as text ------------------------------------------------------------------ */
+
+/* The same page written straight from the sqlite row into text, byte for byte
+ * what routes.c's writer makes of model_allocations()'s json: building 20k
+ * jansson values per 500-row page, then walking and freeing them, was most of
+ * a page's time. Keys appear in row_json's order; strings get jansson's
+ * treatment (invalid UTF-8 becomes what col_str makes of it, and the escapes
+ * are json_dumps's). tests/unit/test_list_json.c holds the two paths equal. */
+typedef struct {
+	char *p;
+	size_t len, cap;
+} Out;
+
+static void out_reserve(Out *o, size_t extra)
+{
+	if (o->len + extra <= o->cap)
+		return;
+	size_t cap = o->cap ? o->cap * 2 : 4096;
+	while (cap < o->len + extra)
+		cap *= 2;
+	o->p = xrealloc(o->p, cap);
+	o->cap = cap;
+}
+
+static inline void out_raw(Out *o, const char *s, size_t n)
+{
+	out_reserve(o, n);
+	memcpy(o->p + o->len, s, n);
+	o->len += n;
+}
+
+/* s must be a string literal (sizeof of anything else is a pointer's). */
+#define OUT_LIT(o, s) out_raw((o), "" s, sizeof(s) - 1)
+
+static void out_i64(Out *o, int64_t v)
+{
+	char b[24];
+	int i = (int)sizeof b;
+	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+	do {
+		b[--i] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	if (v < 0)
+		b[--i] = '-';
+	out_raw(o, b + i, sizeof b - (size_t)i);
+}
+
+/* A JSON string of n bytes that the caller knows is valid UTF-8. */
+static void out_str_valid(Out *o, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	out_reserve(o, n + 2);
+	o->p[o->len++] = '"';
+	size_t start = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch >= 0x20 && ch != '"' && ch != '\\')
+			continue;
+		out_raw(o, s + start, i - start);
+		char esc[6] = {'\\', 0, 0, 0, 0, 0};
+		size_t en = 2;
+		switch (ch) {
+		case '"': esc[1] = '"'; break;
+		case '\\': esc[1] = '\\'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '\t': esc[1] = 't'; break;
+		case '\b': esc[1] = 'b'; break;
+		case '\f': esc[1] = 'f'; break;
+		default:
+			esc[1] = 'u', esc[2] = '0', esc[3] = '0', esc[4] = hex[ch >> 4], esc[5] = hex[ch & 15];
+			en = 6;
+		}
+		out_raw(o, esc, en);
+		start = i + 1;
+	}
+	out_raw(o, s + start, n - start);
+	out_raw(o, "\"", 1);
+}
+
+/* Whether jansson would take these bytes as a string. ASCII (nearly every
+ * value) is decided here; anything else is asked of jansson itself so the two
+ * paths cannot differ on what valid UTF-8 is. */
+static bool utf8_ok(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] >= 0x80) {
+			json_t *j = json_stringn(s, n);
+			json_decref(j);
+			return j != NULL;
+		}
+	return true;
+}
+
+/* What col_str() makes of a column: null, the text, or "" for bad UTF-8. */
+static void out_col(Out *o, sqlite3_stmt *st, int i)
+{
+	const char *s = (const char *)sqlite3_column_text(st, i);
+	if (!s) {
+		OUT_LIT(o, "null");
+		return;
+	}
+	size_t n = (size_t)sqlite3_column_bytes(st, i);
+	if (utf8_ok(s, n))
+		out_str_valid(o, s, n);
+	else
+		OUT_LIT(o, "\"\"");
+}
+
+static void out_time(Out *o, int64_t ms)
+{
+	if (ms <= 0) {
+		OUT_LIT(o, "null");
+		return;
+	}
+	char buf[32];
+	db_time_format(ms, buf);
+	out_str_valid(o, buf, strlen(buf));
+}
+
+static void out_bool(Out *o, bool b)
+{
+	if (b)
+		OUT_LIT(o, "true");
+	else
+		OUT_LIT(o, "false");
+}
+
+/* id_name()'s object, left open when more members follow (close = false). */
+static bool out_id_name(Out *o, sqlite3_stmt *st, int id, int name, bool close)
+{
+	if (sqlite3_column_type(st, id) == SQLITE_NULL) {
+		OUT_LIT(o, "null");
+		return false;
+	}
+	OUT_LIT(o, "{\"id\":");
+	out_col(o, st, id);
+	OUT_LIT(o, ",\"name\":");
+	out_col(o, st, name);
+	if (close)
+		OUT_LIT(o, "}");
+	return true;
+}
+
+static void out_reason(Out *o, sqlite3_stmt *st, int code, int msg)
+{
+	if (sqlite3_column_type(st, code) == SQLITE_NULL) {
+		OUT_LIT(o, "null");
+		return;
+	}
+	OUT_LIT(o, "{\"code\":");
+	out_col(o, st, code);
+	OUT_LIT(o, ",\"message\":");
+	out_col(o, st, msg);
+	OUT_LIT(o, "}");
+}
+
+static void out_storage(Db *db, Out *o, const char *alloc_id)
+{
+	OUT_LIT(o, "[");
+	sqlite3_stmt *st = db_prep(db, "SELECT id, name, mount_path, size_gb, persistent FROM volumes"
+	                               " WHERE allocation_id = ? ORDER BY created_at, id");
+	if (st) {
+		sqlite3_bind_text(st, 1, alloc_id, -1, SQLITE_STATIC);
+		for (int n = 0; sqlite3_step(st) == SQLITE_ROW; n++) {
+			if (n)
+				OUT_LIT(o, ",");
+			OUT_LIT(o, "{\"id\":");
+			out_col(o, st, 0);
+			OUT_LIT(o, ",\"name\":");
+			out_col(o, st, 1);
+			OUT_LIT(o, ",\"mount_path\":");
+			out_col(o, st, 2);
+			OUT_LIT(o, ",\"size_gb\":");
+			out_i64(o, sqlite3_column_int64(st, 3));
+			OUT_LIT(o, ",\"persistent\":");
+			out_bool(o, sqlite3_column_int(st, 4) != 0);
+			OUT_LIT(o, "}");
+		}
+		sqlite3_reset(st);
+	}
+	OUT_LIT(o, "]");
+}
+
+/* keys_json(): empty pieces and pieces jansson refuses are left out. */
+static void out_keys(Out *o, const char *csv)
+{
+	OUT_LIT(o, "[");
+	bool first = true;
+	while (csv && *csv) {
+		const char *comma = strchr(csv, ',');
+		size_t n = comma ? (size_t)(comma - csv) : strlen(csv);
+		if (n && utf8_ok(csv, n)) {
+			if (!first)
+				OUT_LIT(o, ",");
+			first = false;
+			out_str_valid(o, csv, n);
+		}
+		csv = comma ? comma + 1 : NULL;
+	}
+	OUT_LIT(o, "]");
+}
+
+/* A member json_string() would refuse is one row_json never sets: leave it out. */
+static void out_member_cstr(Out *o, bool *first, const char *key, const char *s)
+{
+	size_t n = strlen(s);
+	if (!utf8_ok(s, n))
+		return;
+	if (!*first)
+		OUT_LIT(o, ",");
+	*first = false;
+	out_str_valid(o, key, strlen(key));
+	OUT_LIT(o, ":");
+	out_str_valid(o, s, n);
+}
+
+/* row_json(), as text. */
+static void out_row(Db *db, Out *o, sqlite3_stmt *st, int64_t now)
+{
+	const char *id = (const char *)sqlite3_column_text(st, C_ID);
+	const char *state_name = (const char *)sqlite3_column_text(st, C_STATE);
+	AllocState state = alloc_state_from_name(state_name);
+	int64_t since = sqlite3_column_int64(st, C_SINCE);
+	bool billing_stopped = sqlite3_column_int(st, C_BILLING) != 0;
+	AllocActionability act = alloc_actionability(state, since, now, billing_stopped);
+
+	OUT_LIT(o, "{\"id\":");
+	out_col(o, st, C_ID);
+	OUT_LIT(o, ",\"name\":");
+	out_col(o, st, C_NAME);
+	OUT_LIT(o, ",\"org_id\":");
+	out_col(o, st, C_ORG);
+	OUT_LIT(o, ",\"project\":");
+	out_id_name(o, st, C_PRJ, C_PRJ_NAME, true);
+	OUT_LIT(o, ",\"owner\":");
+	out_id_name(o, st, C_OWNER, C_OWNER_NAME, true);
+	OUT_LIT(o, ",\"state\":");
+	out_col(o, st, C_STATE);
+	OUT_LIT(o, ",\"state_since\":");
+	out_time(o, since);
+	OUT_LIT(o, ",\"deadline_at\":");
+	out_time(o, sqlite3_column_int64(st, C_DEADLINE));
+	OUT_LIT(o, ",\"failure_reason\":");
+	out_reason(o, st, C_FCODE, C_FMSG);
+	OUT_LIT(o, ",\"release_failed_reason\":");
+	out_reason(o, st, C_RFCODE, C_RFMSG);
+	OUT_LIT(o, ",\"billing_stopped\":");
+	out_bool(o, billing_stopped);
+	OUT_LIT(o, ",\"node\":");
+	if (out_id_name(o, st, C_NODE, C_NODE_NAME, false)) {
+		OUT_LIT(o, ",\"region\":");
+		out_col(o, st, C_REGION);
+		OUT_LIT(o, "}");
+	}
+	OUT_LIT(o, ",\"sku\":");
+	if (out_id_name(o, st, C_SKU, C_SKU_NAME, false)) {
+		OUT_LIT(o, ",\"gpu_model\":");
+		out_col(o, st, C_GPU_MODEL);
+		OUT_LIT(o, ",\"kind\":");
+		out_col(o, st, C_KIND);
+		OUT_LIT(o, "}");
+	}
+	OUT_LIT(o, ",\"gpu_count\":");
+	out_i64(o, sqlite3_column_int(st, C_GPUS));
+	OUT_LIT(o, ",\"image\":");
+	out_id_name(o, st, C_IMAGE, C_IMAGE_NAME, true);
+	OUT_LIT(o, ",\"network\":");
+	out_id_name(o, st, C_NET, C_NET_NAME, true);
+	OUT_LIT(o, ",\"runtime\":");
+	if (sqlite3_column_type(st, C_RT_BUNDLE) != SQLITE_NULL) {
+		OUT_LIT(o, "{\"bundle\":");
+		out_col(o, st, C_RT_BUNDLE);
+		OUT_LIT(o, ",\"version\":");
+		out_col(o, st, C_RT_VERSION);
+		OUT_LIT(o, ",\"state\":");
+		out_col(o, st, C_RT_STATE);
+		OUT_LIT(o, "}");
+	} else
+		OUT_LIT(o, "null");
+	OUT_LIT(o, ",\"storage\":");
+	if (sqlite3_column_int(st, C_VOLUMES) > 0)
+		out_storage(db, o, id);
+	else
+		OUT_LIT(o, "[]");
+	OUT_LIT(o, ",\"ssh\":");
+	const char *host = (const char *)sqlite3_column_text(st, C_HOST);
+	if (host && sqlite3_column_type(st, C_SSH_PORT) != SQLITE_NULL &&
+	    (state == ALLOC_ACTIVE || state == ALLOC_RESTARTING || state == ALLOC_RESTART_FAILED)) {
+		int port = sqlite3_column_int(st, C_SSH_PORT);
+		char cmd[320];
+		snprintf(cmd, sizeof cmd, "ssh -p %d ubuntu@%s", port, host);
+		bool first = true;
+		OUT_LIT(o, "{");
+		out_member_cstr(o, &first, "host", host);
+		if (first)
+			OUT_LIT(o, "\"port\":");
+		else
+			OUT_LIT(o, ",\"port\":");
+		out_i64(o, port);
+		OUT_LIT(o, ",\"user\":\"ubuntu\"");
+		first = false;
+		out_member_cstr(o, &first, "command", cmd);
+		OUT_LIT(o, "}");
+	} else
+		OUT_LIT(o, "null");
+	OUT_LIT(o, ",\"ssh_key_ids\":");
+	out_keys(o, (const char *)sqlite3_column_text(st, C_KEYS));
+	OUT_LIT(o, ",\"price_per_hour_cents\":");
+	out_i64(o, sqlite3_column_int64(st, C_PRICE));
+	OUT_LIT(o, ",\"task_id\":");
+	out_col(o, st, C_TASK);
+	OUT_LIT(o, ",\"version\":");
+	out_i64(o, sqlite3_column_int64(st, C_VERSION));
+	OUT_LIT(o, ",\"created_at\":");
+	out_time(o, sqlite3_column_int64(st, C_CREATED));
+	OUT_LIT(o, ",\"updated_at\":");
+	out_time(o, sqlite3_column_int64(st, C_UPDATED));
+	OUT_LIT(o, ",\"is_actionable\":");
+	out_bool(o, act.is_actionable);
+	OUT_LIT(o, ",\"action_required\":");
+	if (act.action_required)
+		out_str_valid(o, act.action_required, strlen(act.action_required));
+	else
+		OUT_LIT(o, "null");
+	OUT_LIT(o, ",\"actionable_until\":");
+	out_time(o, act.actionable_until_ms);
+	OUT_LIT(o, ",\"archived_at\":");
+	out_time(o, act.archived_at_ms);
+	OUT_LIT(o, "}");
+}
+
+/* Largest page so far: the next one is written without regrowing. */
+static size_t list_text_hint = 64 * 1024;
+
+char *model_allocations_text(Db *db, const Principal *p, const AllocFilter *f, bool admin_scope,
+                             size_t *len, ApiError *err)
+{
+	ListQuery lq;
+	if (!list_open(db, p, f, admin_scope, &lq, err))
+		return NULL;
+	Out o = {.p = xmalloc(list_text_hint), .len = 0, .cap = list_text_hint};
+	OUT_LIT(&o, "{\"items\":[");
+	int n = 0;
+	int64_t last_created = 0;
+	char last_id[DB_ID_MAX] = "";
+	for (sqlite3_stmt *st; (st = list_next(&lq)) != NULL; list_advance(&lq, st)) {
+		if (n == lq.limit) {
+			n++;
+			break;
+		}
+		if (n)
+			OUT_LIT(&o, ",");
+		out_row(db, &o, st, lq.now);
+		last_created = sqlite3_column_int64(st, C_CREATED);
+		qd_strlcpy(last_id, (const char *)sqlite3_column_text(st, C_ID), sizeof last_id);
+		n++;
+	}
+	char *next = NULL;
+	if (!list_finish(db, &lq, n, last_created, last_id, &next, err)) {
+		free(o.p);
+		list_query_done(&lq);
+		return NULL;
+	}
+	OUT_LIT(&o, "],\"next_cursor\":");
+	if (next)
+		out_str_valid(&o, next, strlen(next));
+	else
+		OUT_LIT(&o, "null");
+	OUT_LIT(&o, ",\"as_of_event_id\":");
+	out_i64(&o, lq.as_of);
+	OUT_LIT(&o, "}");
+	out_raw(&o, "", 1); /* NUL, not counted */
+	o.len--;
+	if (o.cap > list_text_hint)
+		list_text_hint = o.cap;
+	free(next);
+	list_query_done(&lq);
+	*len = o.len;
+	return o.p;
 }
 
 /* --- one allocation --------------------------------------------------------------- */

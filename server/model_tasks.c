@@ -95,6 +95,55 @@ bool db_task_activity(Db *db, const char *task_id, int64_t at, const char *fmt, 
 	return step_ok(st);
 }
 
+/* The INSERT of a task row with its first four columns bound; the caller
+ * binds state (5), current_idx (6), next_at (7), fail_idx (8), fail_code (9),
+ * fail_message (10), created_at (11) and updated_at (12). NULL on error. */
+static sqlite3_stmt *task_insert(Db *db, const char *task_id, TaskKind kind, const char *alloc_id,
+                                 const char *org_id)
+{
+	sqlite3_stmt *st = db_prep(db, "INSERT INTO tasks(id, kind, allocation_id, org_id, state,"
+	                               " current_idx, next_at, fail_idx, fail_code, fail_message,"
+	                               " created_at, updated_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	if (!st)
+		return NULL;
+	sqlite3_bind_text(st, 1, task_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, kinds[kind].name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, alloc_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 4, org_id, -1, SQLITE_TRANSIENT);
+	return st;
+}
+
+/* One task_steps row; started/finished NULL leave those times unset. */
+static bool step_insert(Db *db, const char *task_id, int idx, const StepDef *step, const char *state,
+                        const int64_t *started, const int64_t *finished)
+{
+	sqlite3_stmt *st = db_prep(db, "INSERT INTO task_steps(task_id, idx, name, state, dur_ms, started_at,"
+	                               " finished_at) VALUES(?, ?, ?, ?, ?, ?, ?)");
+	if (!st)
+		return false;
+	sqlite3_bind_text(st, 1, task_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_int(st, 2, idx);
+	sqlite3_bind_text(st, 3, step->name, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, state, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 5, step->ms);
+	if (started)
+		sqlite3_bind_int64(st, 6, *started);
+	if (finished)
+		sqlite3_bind_int64(st, 7, *finished);
+	return step_ok(st);
+}
+
+/* Points the allocation at the task that now drives it. */
+static bool alloc_set_task(Db *db, const char *alloc_id, const char *task_id)
+{
+	sqlite3_stmt *st = db_prep(db, "UPDATE allocations SET task_id = ? WHERE id = ?");
+	if (!st)
+		return false;
+	sqlite3_bind_text(st, 1, task_id, -1, SQLITE_TRANSIENT);
+	sqlite3_bind_text(st, 2, alloc_id, -1, SQLITE_TRANSIENT);
+	return step_ok(st);
+}
+
 bool db_task_start(Db *db, TaskKind kind, const char *alloc_id, const char *org_id, int fail_idx,
                    bool stall, const char *fail_code, const char *fail_message, int64_t now,
                    char task_id[DB_ID_MAX])
@@ -102,15 +151,9 @@ bool db_task_start(Db *db, TaskKind kind, const char *alloc_id, const char *org_
 	bool instant = kind == TASK_FORCE_RELEASE;
 	db_random_id(task_id, DB_ID_MAX, "tk_", 6);
 	const StepDef *steps = kinds[kind].steps;
-	sqlite3_stmt *st = db_prep(db, "INSERT INTO tasks(id, kind, allocation_id, org_id, state,"
-	                               " current_idx, next_at, fail_idx, fail_code, fail_message,"
-	                               " created_at, updated_at) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+	sqlite3_stmt *st = task_insert(db, task_id, kind, alloc_id, org_id);
 	if (!st)
 		return false;
-	sqlite3_bind_text(st, 1, task_id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, kinds[kind].name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, alloc_id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 4, org_id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 5, instant ? "succeeded" : "running", -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 6, instant ? kinds[kind].n - 1 : 0);
 	if (!instant && !stall)
@@ -126,30 +169,11 @@ bool db_task_start(Db *db, TaskKind kind, const char *alloc_id, const char *org_
 	sqlite3_bind_int64(st, 12, now);
 	if (!step_ok(st))
 		return false;
-	for (int i = 0; i < kinds[kind].n; i++) {
-		st = db_prep(db, "INSERT INTO task_steps(task_id, idx, name, state, dur_ms, started_at,"
-		                 " finished_at) VALUES(?, ?, ?, ?, ?, ?, ?)");
-		if (!st)
+	for (int i = 0; i < kinds[kind].n; i++)
+		if (!step_insert(db, task_id, i, &steps[i], instant ? "done" : i == 0 ? "running" : "pending",
+		                 instant || i == 0 ? &now : NULL, instant ? &now : NULL))
 			return false;
-		sqlite3_bind_text(st, 1, task_id, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int(st, 2, i);
-		sqlite3_bind_text(st, 3, steps[i].name, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, instant ? "done" : i == 0 ? "running" : "pending", -1,
-		                  SQLITE_STATIC);
-		sqlite3_bind_int(st, 5, steps[i].ms);
-		if (instant || i == 0)
-			sqlite3_bind_int64(st, 6, now);
-		if (instant)
-			sqlite3_bind_int64(st, 7, now);
-		if (!step_ok(st))
-			return false;
-	}
-	st = db_prep(db, "UPDATE allocations SET task_id = ? WHERE id = ?");
-	if (!st)
-		return false;
-	sqlite3_bind_text(st, 1, task_id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, alloc_id, -1, SQLITE_TRANSIENT);
-	if (!step_ok(st))
+	if (!alloc_set_task(db, alloc_id, task_id))
 		return false;
 	if (instant)
 		return db_task_activity(db, task_id, now, "%s done", kinds[kind].name);
@@ -582,25 +606,20 @@ bool db_task_seed(Db *db, TaskKind kind, const char *task_id, const char *alloc_
 		idx = n - 1;
 	if (idx < 0 || idx >= n)
 		idx = 0;
-	sqlite3_stmt *st = db_prep(db, "INSERT INTO tasks(id, kind, allocation_id, org_id, state,"
-	                               " current_idx, next_at, fail_idx, fail_code, fail_message,"
-	                               " created_at, updated_at) VALUES(?, ?, ?, ?, ?, ?, ?, -1, ?, ?, ?, ?)");
+	sqlite3_stmt *st = task_insert(db, task_id, kind, alloc_id, org_id);
 	if (!st)
 		return false;
-	sqlite3_bind_text(st, 1, task_id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, kinds[kind].name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, alloc_id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 4, org_id, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_text(st, 5, state, -1, SQLITE_TRANSIENT);
 	sqlite3_bind_int(st, 6, idx);
 	if (running && next_at > 0)
 		sqlite3_bind_int64(st, 7, next_at);
+	sqlite3_bind_int(st, 8, -1);
 	if (failed && fail_code) {
-		sqlite3_bind_text(st, 8, fail_code, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_text(st, 9, fail_message, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 9, fail_code, -1, SQLITE_TRANSIENT);
+		sqlite3_bind_text(st, 10, fail_message, -1, SQLITE_TRANSIENT);
 	}
-	sqlite3_bind_int64(st, 10, start);
-	sqlite3_bind_int64(st, 11, end);
+	sqlite3_bind_int64(st, 11, start);
+	sqlite3_bind_int64(st, 12, end);
 	if (!step_ok(st))
 		return false;
 	/* Spread the finished steps evenly between start and end. */
@@ -608,20 +627,8 @@ bool db_task_seed(Db *db, TaskKind kind, const char *task_id, const char *alloc_
 	for (int i = 0; i < n; i++) {
 		const char *s = i < idx ? "done" : i > idx ? "pending" : running ? "running" : failed ? "failed" : "done";
 		int64_t t0 = start + span * i / n, t1 = start + span * (i + 1) / n;
-		st = db_prep(db, "INSERT INTO task_steps(task_id, idx, name, state, dur_ms, started_at,"
-		                 " finished_at) VALUES(?, ?, ?, ?, ?, ?, ?)");
-		if (!st)
-			return false;
-		sqlite3_bind_text(st, 1, task_id, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_int(st, 2, i);
-		sqlite3_bind_text(st, 3, steps[i].name, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 4, s, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 5, steps[i].ms);
-		if (i <= idx)
-			sqlite3_bind_int64(st, 6, t0);
-		if (i < idx || (i == idx && !running))
-			sqlite3_bind_int64(st, 7, t1);
-		if (!step_ok(st))
+		if (!step_insert(db, task_id, i, &steps[i], s, i <= idx ? &t0 : NULL,
+		                 i < idx || (i == idx && !running) ? &t1 : NULL))
 			return false;
 		if (i <= idx && !db_task_activity(db, task_id, t0, "%s running", steps[i].name))
 			return false;
@@ -634,10 +641,5 @@ bool db_task_seed(Db *db, TaskKind kind, const char *task_id, const char *alloc_
 		return false;
 	if (!running && !failed && !db_task_activity(db, task_id, end, "%s succeeded", kinds[kind].name))
 		return false;
-	st = db_prep(db, "UPDATE allocations SET task_id = ? WHERE id = ?");
-	if (!st)
-		return false;
-	sqlite3_bind_text(st, 1, task_id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 2, alloc_id, -1, SQLITE_TRANSIENT);
-	return step_ok(st);
+	return alloc_set_task(db, alloc_id, task_id);
 }

@@ -359,14 +359,7 @@ static void on_store(void *ud, StoreKind kind, const char *id)
 static void layout(Detail *d)
 {
 	int rows = app_content_rows(d->app) > 4 ? app_content_rows(d->app) : 4;
-	if (!d->base.win)
-		d->base.win = newwin(rows, COLS, 0, 0);
-	else {
-		wresize(d->base.win, rows, COLS);
-		mvwin(d->base.win, 0, 0);
-		/* Cells a narrower layout no longer draws keep old text otherwise. */
-		werase(d->base.win);
-	}
+	views_screen_window(&d->base.win, rows);
 	if (d->tabs_win)
 		delwin(d->tabs_win);
 	if (d->body_win)
@@ -481,13 +474,6 @@ static const WidgetClass detail_class = {
 	.destroy = d_destroy, .keymap_context = "detail",
 };
 
-static void d_free(void *obj)
-{
-	Detail *d = obj;
-	d_destroy(&d->base);
-	free(d);
-}
-
 static void d_describe(void *obj, char *mode, size_t msz, char *hints, size_t hsz)
 {
 	Detail *d = obj;
@@ -515,6 +501,7 @@ void alloc_detail_open(App *app, const char *alloc_id)
 	session_refresh_allocation(app_session(app), d->id);
 	/* Names and fingerprints for the SSH Access tab's key ids. */
 	d->keys_req = api_request(app_api(app), "GET", "/api/v1/ssh-keys", NULL, keys_done, d);
-	AppLayer l = { .w = &d->base, .obj = d, .free_obj = d_free, .describe = d_describe, .full = true };
+	AppLayer l = { .w = &d->base, .obj = d, .free_obj = views_free_screen, .describe = d_describe,
+	               .full = true };
 	app_push(app, &l);
 }

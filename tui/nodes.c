@@ -280,18 +280,28 @@ static const NodeOp ops[] = {
 typedef enum { N_NAME, N_STATE, N_REGION, N_MODEL, N_GPUS, N_SCHED, N_ALLOCS, N_AGENT, N_CERT, N_HB, N_COUNT } NCol;
 
 static const TableColumn ncolumns[N_COUNT] = {
-	[N_NAME] = { "NAME", 12, 2, false },       [N_STATE] = { "STATE", 14, 0, false },
-	[N_REGION] = { "REGION", 12, 0, false },   [N_MODEL] = { "GPU MODEL", 10, 1, false },
-	[N_GPUS] = { "FREE/GPUS", 9, 0, true },    [N_SCHED] = { "SCHED", 5, 0, false },
-	[N_ALLOCS] = { "ALLOCS", 6, 0, true },     [N_AGENT] = { "AGENT", 7, 0, false },
-	[N_CERT] = { "CERT", 14, 0, false },       [N_HB] = { "HEARTBEAT", 10, 0, true },
+	[N_NAME] = { "NAME", 12, 2, false, N_NAME },
+	[N_STATE] = { "STATE", 14, 0, false, N_STATE },
+	[N_REGION] = { "REGION", 12, 0, false, N_REGION },
+	[N_MODEL] = { "GPU MODEL", 10, 1, false, N_MODEL },
+	[N_GPUS] = { "FREE/GPUS", 9, 0, true, N_GPUS },
+	[N_SCHED] = { "SCHED", 5, 0, false, N_SCHED },
+	[N_ALLOCS] = { "ALLOCS", 6, 0, true, N_ALLOCS },
+	[N_AGENT] = { "AGENT", 7, 0, false, N_AGENT },
+	[N_CERT] = { "CERT", 14, 0, false, N_CERT },
+	[N_HB] = { "HEARTBEAT", 10, 0, true, N_HB },
 };
 
 /* Everything from 112 columns; no region and agent from 88; at 80 columns
  * name, state, GPUs, scheduling, allocations, cert and heartbeat. */
-static const NCol ncols_wide[] = { N_NAME, N_STATE, N_REGION, N_MODEL, N_GPUS, N_SCHED, N_ALLOCS, N_AGENT, N_CERT, N_HB };
-static const NCol ncols_mid[] = { N_NAME, N_STATE, N_MODEL, N_GPUS, N_SCHED, N_ALLOCS, N_CERT, N_HB };
-static const NCol ncols_narrow[] = { N_NAME, N_STATE, N_GPUS, N_SCHED, N_ALLOCS, N_CERT, N_HB };
+static const int ncols_wide[] = { N_NAME, N_STATE, N_REGION, N_MODEL, N_GPUS, N_SCHED, N_ALLOCS, N_AGENT, N_CERT, N_HB };
+static const int ncols_mid[] = { N_NAME, N_STATE, N_MODEL, N_GPUS, N_SCHED, N_ALLOCS, N_CERT, N_HB };
+static const int ncols_narrow[] = { N_NAME, N_STATE, N_GPUS, N_SCHED, N_ALLOCS, N_CERT, N_HB };
+static const ViewsColumnSet ncol_sets[] = {
+	{ 112, ncols_wide, (int)QD_ARRAY_LEN(ncols_wide) },
+	{ 88, ncols_mid, (int)QD_ARRAY_LEN(ncols_mid) },
+	{ 0, ncols_narrow, (int)QD_ARRAY_LEN(ncols_narrow) },
+};
 
 typedef struct {
 	Widget base;
@@ -299,8 +309,7 @@ typedef struct {
 	Store *store;
 	Table *table;
 	WINDOW *table_win;
-	const NCol *cols;
-	int ncols;
+	const ViewsColumnSet *cols; /* the column set shown: cols->ids[col] is the NCol */
 	size_t *rows; /* store node indices */
 	size_t nrows, cap;
 	bool stale;
@@ -402,7 +411,7 @@ static const char *nsrc_cell(void *ctx, size_t row, int col, char *buf, size_t s
 	Nodes *ns = ctx;
 	const Node *n = row_node(ns, row);
 	int64_t now = qd_now_ms();
-	switch (ns->cols[col]) {
+	switch (ns->cols->ids[col]) {
 	case N_NAME: return n->name[0] ? n->name : n->id;
 	case N_STATE: nodes_state_text(n->state, app_ascii(ns->app), buf, sz); return buf;
 	case N_REGION: return n->region;
@@ -436,7 +445,7 @@ static int nsrc_compare(void *ctx, size_t ra, size_t rb, int col)
 	Nodes *ns = ctx;
 	const Node *a = row_node(ns, ra), *b = row_node(ns, rb);
 	int c = 0;
-	switch (ns->cols[col]) {
+	switch (ns->cols->ids[col]) {
 	case N_NAME: c = strcasecmp(a->name, b->name); break;
 	case N_STATE: c = (int)a->state - (int)b->state; break;
 	case N_REGION: c = strcasecmp(a->region, b->region); break;
@@ -463,7 +472,7 @@ static ThemeRole nsrc_cell_role(void *ctx, size_t row, int col)
 {
 	Nodes *ns = ctx;
 	const Node *n = row_node(ns, row);
-	switch (ns->cols[col]) {
+	switch (ns->cols->ids[col]) {
 	case N_STATE: return (ThemeRole)nodes_state_role(n->state);
 	case N_SCHED: return n->scheduling ? ROLE_DEFAULT : ROLE_STATUS_WARN;
 	case N_CERT:
@@ -481,67 +490,17 @@ static const TableSourceClass nodes_source = {
 	.compare = nsrc_compare, .row_role = nsrc_row_role, .cell_role = nsrc_cell_role,
 };
 
-static void pick_ncols(int width, const NCol **cols, int *n)
-{
-	if (width >= 112) {
-		*cols = ncols_wide;
-		*n = (int)QD_ARRAY_LEN(ncols_wide);
-	} else if (width >= 88) {
-		*cols = ncols_mid;
-		*n = (int)QD_ARRAY_LEN(ncols_mid);
-	} else {
-		*cols = ncols_narrow;
-		*n = (int)QD_ARRAY_LEN(ncols_narrow);
-	}
-}
-
-/* (Re)creates the windows and, when the column set changes, the table,
- * carrying filter, sort (by logical column), selection and scroll. */
+/* (Re)creates the windows and, when the width calls for another column set,
+ * the table's columns (the table keeps filter, sort, selection and scroll). */
 static void nodes_layout(Nodes *ns)
 {
-	int rows = app_content_rows(ns->app);
-	if (!ns->base.win)
-		ns->base.win = newwin(rows, COLS, 0, 0);
-	else {
-		wresize(ns->base.win, rows, COLS);
-		mvwin(ns->base.win, 0, 0);
-		werase(ns->base.win);
-	}
-	if (ns->table_win)
-		delwin(ns->table_win);
-	ns->table_win = derwin(ns->base.win, rows > 2 ? rows - 2 : 1, COLS, rows > 2 ? 2 : 0, 0);
-	const NCol *cols;
-	int n;
-	pick_ncols(COLS, &cols, &n);
-	if (ns->table && cols == ns->cols) {
+	views_screen_window(&ns->base.win, app_content_rows(ns->app));
+	views_sub_window(ns->base.win, &ns->table_win, 2);
+	if (ns->table)
 		table_set_window(ns->table, ns->table_win);
-		return;
-	}
-	TableColumn tc[N_COUNT];
-	for (int i = 0; i < n; i++)
-		tc[i] = ncolumns[cols[i]];
-	TableState st = { 0 };
-	NCol sort_logical = N_COUNT;
-	bool had = ns->table != NULL;
-	if (had) {
-		table_save_state(ns->table, &st);
-		if (st.sort_col >= 0 && st.sort_col < ns->ncols)
-			sort_logical = ns->cols[st.sort_col];
-		table_free(&ns->table);
-	}
-	ns->cols = cols;
-	ns->ncols = n;
-	ns->table = table_new(ns->table_win, &nodes_source, ns, tc, n);
-	table_set_focused(ns->table, true);
-	if (had) {
-		st.sort_col = -1;
-		for (int i = 0; i < n; i++)
-			if (cols[i] == sort_logical)
-				st.sort_col = i;
-		table_restore_state(ns->table, &st);
-	}
-	table_state_done(&st);
-	ns->stale = true;
+	if (views_fit_columns(&ns->table, ns->table_win, &nodes_source, ns, ncolumns, ncol_sets,
+	                      (int)QD_ARRAY_LEN(ncol_sets), &ns->cols, COLS))
+		ns->stale = true;
 }
 
 /* "24 nodes · 18 online · 2 draining · 1 cert EXPIRED": what needs action, in words. */
@@ -585,9 +544,9 @@ static void nodes_draw(Widget *w)
 	if (f[0] && len > 0 && (size_t)len < sizeof title)
 		len += snprintf(title + len, sizeof title - (size_t)len, " %s filter: %s", sep, f);
 	int sc = table_sort_col(ns->table);
-	if (sc >= 0 && sc < ns->ncols && len > 0 && (size_t)len < sizeof title)
+	if (sc >= 0 && sc < ns->cols->n && len > 0 && (size_t)len < sizeof title)
 		len += snprintf(title + len, sizeof title - (size_t)len, " %s sort: %s %s", sep,
-		                ncolumns[ns->cols[sc]].title, table_sort_desc(ns->table) ? "desc" : "asc");
+		                ncolumns[ns->cols->ids[sc]].title, table_sort_desc(ns->table) ? "desc" : "asc");
 	if (len > 0 && (size_t)len < sizeof title) {
 		char age[24];
 		if (ns->req)
@@ -697,13 +656,6 @@ static const WidgetClass nodes_class = {
 	.destroy = nodes_destroy, .keymap_context = "table",
 };
 
-static void nodes_free(void *obj)
-{
-	Nodes *ns = obj;
-	nodes_destroy(&ns->base);
-	free(ns);
-}
-
 static void nodes_describe(void *obj, char *mode, size_t msz, char *hints, size_t hsz)
 {
 	Nodes *ns = obj;
@@ -736,7 +688,7 @@ void nodes_open(App *app)
 	table_set_sort(ns->table, 0, false);
 	store_listen(ns->store, nodes_on_store, ns);
 	nodes_reload(ns, NULL);
-	AppLayer l = { .w = &ns->base, .obj = ns, .free_obj = nodes_free, .describe = nodes_describe,
+	AppLayer l = { .w = &ns->base, .obj = ns, .free_obj = views_free_screen, .describe = nodes_describe,
 	               .command = nodes_command, .full = true };
 	app_push(app, &l);
 }
@@ -1372,13 +1324,7 @@ static void nd_on_store(void *ud, StoreKind kind, const char *id)
 static void nd_layout(NodeDetail *d)
 {
 	int rows = app_content_rows(d->app) > 3 ? app_content_rows(d->app) : 3;
-	if (!d->base.win)
-		d->base.win = newwin(rows, COLS, 0, 0);
-	else {
-		wresize(d->base.win, rows, COLS);
-		mvwin(d->base.win, 0, 0);
-		werase(d->base.win);
-	}
+	views_screen_window(&d->base.win, rows);
 	d->stale = true;
 }
 
@@ -1403,13 +1349,6 @@ static const WidgetClass nd_class = {
 	.name = "node_detail", .draw = nd_draw, .key = nd_key, .resize = nd_resize,
 	.destroy = nd_destroy, .keymap_context = "table",
 };
-
-static void nd_free(void *obj)
-{
-	NodeDetail *d = obj;
-	nd_destroy(&d->base);
-	free(d);
-}
 
 static void nd_describe(void *obj, char *mode, size_t msz, char *hints, size_t hsz)
 {
@@ -1436,6 +1375,6 @@ void nodes_open_detail(App *app, const char *node_id)
 	d->sel_op = -1;
 	nd_layout(d);
 	store_listen(d->store, nd_on_store, d);
-	AppLayer l = { .w = &d->base, .obj = d, .free_obj = nd_free, .describe = nd_describe, .full = true };
+	AppLayer l = { .w = &d->base, .obj = d, .free_obj = views_free_screen, .describe = nd_describe, .full = true };
 	app_push(app, &l);
 }

@@ -17,9 +17,12 @@
 enum { T_NAME, T_OWNER, T_NODE, T_REASON, T_AGE, T_BILLING, T_COUNT };
 
 static const TableColumn tcols[T_COUNT] = {
-	[T_NAME] = { "NAME", 14, 2, false },   [T_OWNER] = { "OWNER", 12, 0, false },
-	[T_NODE] = { "NODE", 14, 0, false },   [T_REASON] = { "RELEASE FAILED BECAUSE", 16, 5, false },
-	[T_AGE] = { "FOR", 4, 0, true },       [T_BILLING] = { "BILLING", 7, 0, false },
+	[T_NAME] = { "NAME", 14, 2, false, T_NAME },
+	[T_OWNER] = { "OWNER", 12, 0, false, T_OWNER },
+	[T_NODE] = { "NODE", 14, 0, false, T_NODE },
+	[T_REASON] = { "RELEASE FAILED BECAUSE", 16, 5, false, T_REASON },
+	[T_AGE] = { "FOR", 4, 0, true, T_AGE },
+	[T_BILLING] = { "BILLING", 7, 0, false, T_BILLING },
 };
 
 typedef struct {
@@ -137,18 +140,8 @@ static const TableSourceClass triage_source = {
 
 static void tr_layout(Triage *t)
 {
-	int rows = app_content_rows(t->app);
-	if (!t->base.win)
-		t->base.win = newwin(rows, COLS, 0, 0);
-	else {
-		wresize(t->base.win, rows, COLS);
-		mvwin(t->base.win, 0, 0);
-		/* Cells a narrower layout no longer draws keep old text otherwise. */
-		werase(t->base.win);
-	}
-	if (t->table_win)
-		delwin(t->table_win);
-	t->table_win = derwin(t->base.win, rows > 2 ? rows - 2 : 1, COLS, rows > 2 ? 2 : 0, 0);
+	views_screen_window(&t->base.win, app_content_rows(t->app));
+	views_sub_window(t->base.win, &t->table_win, 2);
 	if (t->table)
 		table_set_window(t->table, t->table_win);
 }
@@ -220,13 +213,6 @@ static const WidgetClass triage_class = {
 	.destroy = tr_destroy, .keymap_context = "table",
 };
 
-static void tr_free(void *obj)
-{
-	Triage *t = obj;
-	tr_destroy(&t->base);
-	free(t);
-}
-
 static void tr_describe(void *obj, char *mode, size_t msz, char *hints, size_t hsz)
 {
 	Triage *t = obj;
@@ -247,6 +233,6 @@ void triage_open(App *app)
 	table_set_focused(t->table, true);
 	table_set_sort(t->table, T_AGE, true);
 	store_listen(t->store, on_store, t);
-	AppLayer l = { .w = &t->base, .obj = t, .free_obj = tr_free, .describe = tr_describe, .full = true };
+	AppLayer l = { .w = &t->base, .obj = t, .free_obj = views_free_screen, .describe = tr_describe, .full = true };
 	app_push(app, &l);
 }

@@ -2,9 +2,11 @@
 #include "tui/views_common.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common/sanitize.h"
+#include "common/util.h"
 #include "widgets/theme.h"
 
 void views_clean(const char *in, int cols, bool ascii, char *buf, size_t sz)
@@ -141,4 +143,59 @@ int views_state_role(AllocState s)
 	default:
 		return alloc_state_is_failure(s) ? ROLE_STATE_FAILED : ROLE_DEFAULT;
 	}
+}
+
+/* --- plumbing shared by the full-screen views ------------------------------------- */
+
+void views_screen_window(WINDOW **win, int rows)
+{
+	if (!*win) {
+		*win = newwin(rows, COLS, 0, 0);
+		return;
+	}
+	wresize(*win, rows, COLS);
+	mvwin(*win, 0, 0);
+	werase(*win);
+}
+
+void views_sub_window(WINDOW *parent, WINDOW **sub, int top)
+{
+	if (*sub)
+		delwin(*sub);
+	int rows = getmaxy(parent);
+	*sub = derwin(parent, rows > top ? rows - top : 1, COLS, rows > top ? top : 0, 0);
+}
+
+bool views_fit_columns(Table **t, WINDOW *win, const TableSourceClass *src, void *ctx, const TableColumn *all,
+                       const ViewsColumnSet *sets, int nsets, const ViewsColumnSet **current, int width)
+{
+	const ViewsColumnSet *set = &sets[nsets - 1];
+	for (int i = 0; i < nsets - 1; i++) {
+		if (width >= sets[i].min_width) {
+			set = &sets[i];
+			break;
+		}
+	}
+	if (*t && set == *current)
+		return false;
+	TableColumn *tc = xcalloc((size_t)set->n + 1, sizeof *tc);
+	for (int i = 0; i < set->n; i++)
+		tc[i] = all[set->ids[i]];
+	*current = set;
+	if (*t)
+		table_set_columns(*t, tc, set->n);
+	else {
+		*t = table_new(win, src, ctx, tc, set->n);
+		table_set_focused(*t, true);
+	}
+	free(tc);
+	return true;
+}
+
+void views_free_screen(void *obj)
+{
+	Widget *w = obj;
+	if (w->klass && w->klass->destroy)
+		w->klass->destroy(w);
+	free(obj);
 }

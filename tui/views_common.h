@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "net/model.h"
+#include "widgets/table.h"
 
 /* "● active" / "* active". */
 void views_state(const Allocation *a, bool ascii, char *buf, size_t sz);
@@ -30,5 +31,37 @@ void views_node(const Allocation *a, bool ascii, char *buf, size_t sz);
 int views_state_role(AllocState s);
 /* Sanitized copy of an untrusted string, cut to `cols` columns (0 = buffer only). */
 void views_clean(const char *in, int cols, bool ascii, char *buf, size_t sz);
+
+/* --- plumbing shared by the full-screen views ------------------------------------- */
+
+/* Creates *win (rows lines, full width, at the top) or fits it after a
+ * resize, erased: cells a narrower layout no longer draws keep old text
+ * otherwise. */
+void views_screen_window(WINDOW **win, int rows);
+/* (Re)creates *sub, the part of `parent` below its first `top` lines (the
+ * whole of it when nothing is left below). */
+void views_sub_window(WINDOW *parent, WINDOW **sub, int top);
+
+/* One responsive column set of a table screen: the logical columns (indexes
+ * into the screen's TableColumn list, whose keys they are) it shows from
+ * min_width terminal columns up. */
+typedef struct {
+	int min_width;
+	const int *ids;
+	int n;
+} ViewsColumnSet;
+
+/* Fits a screen's table to `width`: picks the first of `sets` (widest first,
+ * the last one whatever the width) and, when that is not *current, points
+ * *current at it (the source's callbacks read it: before the table asks) and
+ * gives the table those columns of `all`: table_new() (focused) when *t is
+ * NULL, else table_set_columns(), which keeps filter, sort, selection and
+ * scroll. Set the table's window first. True when the set changed. */
+bool views_fit_columns(Table **t, WINDOW *win, const TableSourceClass *src, void *ctx, const TableColumn *all,
+                       const ViewsColumnSet *sets, int nsets, const ViewsColumnSet **current, int width);
+
+/* AppLayer.free_obj for a view whose struct begins with its Widget: the
+ * widget class's destroy, then the struct itself. */
+void views_free_screen(void *obj);
 
 #endif

@@ -24,18 +24,26 @@
 typedef enum { C_NAME, C_STATE, C_SKU, C_NODE, C_RUNTIME, C_STORAGE, C_AGE, C_PRICE, C_COUNT } Col;
 
 static const TableColumn all_columns[C_COUNT] = {
-	[C_NAME] = { "NAME", 12, 3, false },       [C_STATE] = { "STATE", 16, 0, false },
-	[C_SKU] = { "SKU / GPUS", 20, 0, false },  [C_NODE] = { "NODE", 14, 0, false },
-	[C_RUNTIME] = { "RUNTIME / REASON", 12, 4, false },
-	[C_STORAGE] = { "STORAGE", 14, 0, false }, [C_AGE] = { "AGE", 4, 0, true },
-	[C_PRICE] = { "$/H", 7, 0, true },
+	[C_NAME] = { "NAME", 12, 3, false, C_NAME },
+	[C_STATE] = { "STATE", 16, 0, false, C_STATE },
+	[C_SKU] = { "SKU / GPUS", 20, 0, false, C_SKU },
+	[C_NODE] = { "NODE", 14, 0, false, C_NODE },
+	[C_RUNTIME] = { "RUNTIME / REASON", 12, 4, false, C_RUNTIME },
+	[C_STORAGE] = { "STORAGE", 14, 0, false, C_STORAGE },
+	[C_AGE] = { "AGE", 4, 0, true, C_AGE },
+	[C_PRICE] = { "$/H", 7, 0, true, C_PRICE },
 };
 
 /* Which columns fit: everything from 112 columns, no storage from 96, and
  * at 80 columns name, state, SKU, runtime/reason, age and price. */
-static const Col cols_wide[] = { C_NAME, C_STATE, C_SKU, C_NODE, C_RUNTIME, C_STORAGE, C_AGE, C_PRICE };
-static const Col cols_mid[] = { C_NAME, C_STATE, C_SKU, C_NODE, C_RUNTIME, C_AGE, C_PRICE };
-static const Col cols_narrow[] = { C_NAME, C_STATE, C_SKU, C_RUNTIME, C_AGE, C_PRICE };
+static const int cols_wide[] = { C_NAME, C_STATE, C_SKU, C_NODE, C_RUNTIME, C_STORAGE, C_AGE, C_PRICE };
+static const int cols_mid[] = { C_NAME, C_STATE, C_SKU, C_NODE, C_RUNTIME, C_AGE, C_PRICE };
+static const int cols_narrow[] = { C_NAME, C_STATE, C_SKU, C_RUNTIME, C_AGE, C_PRICE };
+static const ViewsColumnSet col_sets[] = {
+	{ 112, cols_wide, (int)QD_ARRAY_LEN(cols_wide) },
+	{ 96, cols_mid, (int)QD_ARRAY_LEN(cols_mid) },
+	{ 0, cols_narrow, (int)QD_ARRAY_LEN(cols_narrow) },
+};
 
 #define WB_PENDING_MAX 16
 
@@ -45,8 +53,7 @@ typedef struct {
 	Store *store;
 	Table *table;
 	WINDOW *table_win;
-	const Col *cols;
-	int ncols;
+	const ViewsColumnSet *cols; /* the column set shown: cols->ids[col] is the Col */
 	int top_lines;           /* title (+ band) above the table */
 
 	bool history;            /* all states instead of live + actionable */
@@ -195,7 +202,7 @@ static const char *src_cell(void *ctx, size_t row, int col, char *buf, size_t sz
 	Workbench *wb = ctx;
 	const Allocation *a = row_alloc(wb, row);
 	bool ascii = app_ascii(wb->app);
-	switch (wb->cols[col]) {
+	switch (wb->cols->ids[col]) {
 	case C_NAME:
 		return a->name[0] ? a->name : a->id;
 	case C_STATE:
@@ -244,7 +251,7 @@ static int src_compare(void *ctx, size_t ra, size_t rb, int col)
 	Workbench *wb = ctx;
 	const Allocation *a = row_alloc(wb, ra), *b = row_alloc(wb, rb);
 	int c = 0;
-	switch (wb->cols[col]) {
+	switch (wb->cols->ids[col]) {
 	case C_NAME:
 		c = strcasecmp(a->name, b->name);
 		break;
@@ -298,9 +305,9 @@ static ThemeRole src_cell_role(void *ctx, size_t row, int col)
 {
 	Workbench *wb = ctx;
 	const Allocation *a = row_alloc(wb, row);
-	if (wb->cols[col] == C_STATE)
+	if (wb->cols->ids[col] == C_STATE)
 		return (ThemeRole)views_state_role(a->state);
-	if (wb->cols[col] == C_RUNTIME && alloc_state_is_failure(a->state))
+	if (wb->cols->ids[col] == C_RUNTIME && alloc_state_is_failure(a->state))
 		return ROLE_STATE_FAILED;
 	return ROLE_DEFAULT;
 }
@@ -318,71 +325,18 @@ static const TableSourceClass wb_source = {
 
 /* --- layout --------------------------------------------------------------------- */
 
-static void pick_columns(int width, const Col **cols, int *n)
-{
-	if (width >= 112) {
-		*cols = cols_wide;
-		*n = (int)QD_ARRAY_LEN(cols_wide);
-	} else if (width >= 96) {
-		*cols = cols_mid;
-		*n = (int)QD_ARRAY_LEN(cols_mid);
-	} else {
-		*cols = cols_narrow;
-		*n = (int)QD_ARRAY_LEN(cols_narrow);
-	}
-}
-
-/* (Re)creates the table window and, when the column set changes, the table
- * itself, carrying filter, sort (by logical column), selection and scroll. */
+/* (Re)creates the windows and, when the width calls for another column set,
+ * the table's columns (the table keeps filter, sort, selection and scroll). */
 static void layout(Workbench *wb)
 {
-	int rows = app_content_rows(wb->app);
-	if (!wb->base.win)
-		wb->base.win = newwin(rows, COLS, 0, 0);
-	else {
-		wresize(wb->base.win, rows, COLS);
-		mvwin(wb->base.win, 0, 0);
-		/* Cells a narrower layout no longer draws keep old text otherwise. */
-		werase(wb->base.win);
-	}
+	views_screen_window(&wb->base.win, app_content_rows(wb->app));
 	bool band = app_is_admin(wb->app) && wb->needs_action > 0;
 	wb->top_lines = band ? 2 : 1;
-	if (wb->table_win)
-		delwin(wb->table_win);
-	int th = rows - wb->top_lines;
-	wb->table_win = derwin(wb->base.win, th > 1 ? th : 1, COLS, th > 1 ? wb->top_lines : 0, 0);
-
-	const Col *cols;
-	int n;
-	pick_columns(COLS, &cols, &n);
-	if (wb->table && cols == wb->cols) {
+	views_sub_window(wb->base.win, &wb->table_win, wb->top_lines);
+	if (wb->table)
 		table_set_window(wb->table, wb->table_win);
-		return;
-	}
-	TableColumn tc[C_COUNT];
-	for (int i = 0; i < n; i++)
-		tc[i] = all_columns[cols[i]];
-	TableState st = { 0 };
-	Col sort_logical = C_COUNT;
-	bool had = wb->table != NULL;
-	if (had) {
-		table_save_state(wb->table, &st);
-		if (st.sort_col >= 0 && st.sort_col < wb->ncols)
-			sort_logical = wb->cols[st.sort_col];
-		table_free(&wb->table);
-	}
-	wb->cols = cols;
-	wb->ncols = n;
-	wb->table = table_new(wb->table_win, &wb_source, wb, tc, n);
-	table_set_focused(wb->table, true);
-	if (had) {
-		st.sort_col = -1;
-		for (int i = 0; i < n; i++)
-			if (cols[i] == sort_logical)
-				st.sort_col = i;
-		table_restore_state(wb->table, &st);
-	}
-	table_state_done(&st);
+	views_fit_columns(&wb->table, wb->table_win, &wb_source, wb, all_columns, col_sets,
+	                  (int)QD_ARRAY_LEN(col_sets), &wb->cols, COLS);
 }
 
 /* --- drawing ----------------------------------------------------------------------- */
@@ -479,9 +433,9 @@ static void wb_draw(Widget *w)
 	if (f[0] && len < (int)sizeof title)
 		len += snprintf(title + len, sizeof title - (size_t)len, " %s filter: %s", sep, f);
 	int sc = table_sort_col(wb->table);
-	if (sc >= 0 && sc < wb->ncols && len < (int)sizeof title)
+	if (sc >= 0 && sc < wb->cols->n && len < (int)sizeof title)
 		snprintf(title + len, sizeof title - (size_t)len, " %s sort: %s %s", sep,
-		         all_columns[wb->cols[sc]].title, table_sort_desc(wb->table) ? "desc" : "asc");
+		         all_columns[wb->cols->ids[sc]].title, table_sort_desc(wb->table) ? "desc" : "asc");
 	draw_text_pad(w->win, 0, 0, COLS, title, ROLE_HEADER, false);
 	if (band) {
 		char b[256];
@@ -611,13 +565,6 @@ static const WidgetClass wb_class = {
 	.keymap_context = "table",
 };
 
-static void wb_free(void *obj)
-{
-	Workbench *wb = obj;
-	wb_destroy(&wb->base);
-	free(wb);
-}
-
 static void wb_describe(void *obj, char *mode, size_t msz, char *hints, size_t hsz)
 {
 	Workbench *wb = obj;
@@ -648,7 +595,7 @@ void workbench_open(App *app)
 	layout(wb);
 	store_listen(wb->store, on_store, wb);
 	the_wb = wb;
-	AppLayer l = { .w = &wb->base, .obj = wb, .free_obj = wb_free, .describe = wb_describe,
+	AppLayer l = { .w = &wb->base, .obj = wb, .free_obj = views_free_screen, .describe = wb_describe,
 	               .command = wb_command, .full = true };
 	app_push(app, &l);
 }

@@ -418,6 +418,15 @@ static void reselect_id(Table *t)
 
 /* --- public: lifecycle ------------------------------------------------------------ */
 
+static void columns_copy(Table *t, const TableColumn *cols, int ncols)
+{
+	t->ncols = ncols > 0 ? ncols : 0;
+	t->cols = xcalloc((size_t)t->ncols + 1, sizeof *t->cols);
+	if (t->ncols)
+		memcpy(t->cols, cols, (size_t)t->ncols * sizeof *cols);
+	t->colw = xcalloc((size_t)t->ncols + 1, sizeof *t->colw);
+}
+
 Table *table_new(WINDOW *win, const TableSourceClass *src, void *ctx, const TableColumn *cols, int ncols)
 {
 	Table *t = xcalloc(1, sizeof *t);
@@ -426,10 +435,7 @@ Table *table_new(WINDOW *win, const TableSourceClass *src, void *ctx, const Tabl
 	t->w.dirty = true;
 	t->src = src;
 	t->ctx = ctx;
-	t->ncols = ncols > 0 ? ncols : 0;
-	t->cols = xcalloc((size_t)t->ncols + 1, sizeof *t->cols);
-	memcpy(t->cols, cols, (size_t)t->ncols * sizeof *cols);
-	t->colw = xcalloc((size_t)t->ncols + 1, sizeof *t->colw);
+	columns_copy(t, cols, ncols);
 	t->filter = xstrdup("");
 	t->filter_lc = xstrdup("");
 	t->sort_col = -1;
@@ -473,6 +479,63 @@ void table_set_window(Table *t, WINDOW *win)
 	t->w.win = win;
 	fix_top(t);
 	t->w.dirty = true;
+}
+
+static bool same_columns(const Table *t, const TableColumn *cols, int ncols)
+{
+	if (ncols != t->ncols)
+		return false;
+	for (int c = 0; c < ncols; c++) {
+		const TableColumn *a = &t->cols[c], *b = &cols[c];
+		if (a->key != b->key || a->width != b->width || a->flex != b->flex || a->right != b->right ||
+		    (a->title != b->title && (!a->title || !b->title || strcmp(a->title, b->title) != 0)))
+			return false;
+	}
+	return true;
+}
+
+bool table_set_columns(Table *t, const TableColumn *cols, int ncols)
+{
+	if (ncols < 0)
+		ncols = 0;
+	if (same_columns(t, cols, ncols))
+		return false;
+	TableState st;
+	table_save_state(t, &st);
+	int sort_key = st.sort_col >= 0 && st.sort_col < t->ncols ? t->cols[st.sort_col].key : -1;
+	bool sorted = st.sort_col >= 0 && st.sort_col < t->ncols;
+	st.sort_col = -1;
+	for (int c = 0; sorted && c < ncols; c++) {
+		if (cols[c].key == sort_key) {
+			st.sort_col = c;
+			break;
+		}
+	}
+	free(t->cols);
+	free(t->colw);
+	columns_copy(t, cols, ncols);
+	/* Start over as a new table would: the default haystack and the sort keys
+	 * are made of cells, which the new set numbers differently. */
+	free(t->hay);
+	t->hay = NULL;
+	free(t->filter);
+	free(t->filter_lc);
+	t->filter = xstrdup("");
+	t->filter_lc = xstrdup("");
+	t->sort_col = -1;
+	t->sort_desc = false;
+	t->sel = t->top = 0;
+	free(t->sel_id);
+	t->sel_id = NULL;
+	table_refresh(t);
+	table_restore_state(t, &st);
+	table_state_done(&st);
+	return true;
+}
+
+int table_column_key(const Table *t, int col)
+{
+	return col >= 0 && col < t->ncols ? t->cols[col].key : -1;
 }
 
 void table_refresh(Table *t)

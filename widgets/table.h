@@ -59,6 +59,9 @@ typedef struct {
 	int width;  /* fixed width, or the minimum width when flex > 0 */
 	int flex;   /* 0 = fixed; >0 = share of the room left over */
 	bool right; /* right-align (numbers, money) */
+	/* The logical column this is (e.g. the caller's enum value), unique in a
+	 * column set: table_set_columns() finds the sort column again by it. */
+	int key;
 } TableColumn;
 
 typedef struct Table Table;
@@ -79,6 +82,17 @@ void table_free(Table **t);
 Widget *table_widget(Table *t);
 /* Replaces the window (after the owner created or resized it). */
 void table_set_window(Table *t, WINDOW *win);
+/* Replaces the column set (a responsive layout: fewer columns on a narrow
+ * screen). `cols` is copied as in table_new(). The view state survives: the
+ * filter, the selection (by row id), the scroll position and the sort, which
+ * follows its column's key to wherever that column now stands (no sort when
+ * the new set lacks it). Set the window first: the scroll is fitted to it.
+ * Cells are asked for again by their new column numbers, so the source must
+ * already answer for the new set. Returns false, changing nothing, when the
+ * set is the same as the current one. */
+bool table_set_columns(Table *t, const TableColumn *cols, int ncols);
+/* The key of column col of the current set; -1 when out of range. */
+int table_column_key(const Table *t, int col);
 
 /* The source changed (rows added, removed, moved or edited): rebuild the
  * view, keep the selection by id. The haystack cache is dropped, or with a

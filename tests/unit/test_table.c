@@ -1,7 +1,8 @@
 /* Unit tests for widgets/table: sort, incremental filter (narrowing gives the
  * same rows as a full scan), selection by id across refreshes and live row
- * changes, view-state save/restore, paging, and what gets drawn (read back
- * from a headless curses screen). The row source is an in-memory test double. */
+ * changes, view-state save/restore and across column-set changes, paging, and
+ * what gets drawn (read back from a headless curses screen). The row source
+ * is an in-memory test double. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -493,6 +494,109 @@ static void test_refresh_keeps_haystacks_by_version(void **state)
 	table_free(&t);
 }
 
+/* A source whose column numbers go through a map, as a screen with a
+ * responsive column set does: `map` gives the logical column (the key). */
+typedef struct {
+	Src s;
+	const int *map;
+} Mapped;
+
+static const char *mapped_cell(void *ctx, size_t r, int col, char *buf, size_t sz)
+{
+	Mapped *m = ctx;
+	return src_cell(&m->s, r, m->map[col], buf, sz);
+}
+
+static int mapped_compare(void *ctx, size_t a, size_t b, int col)
+{
+	Mapped *m = ctx;
+	return src_compare(&m->s, a, b, m->map[col]);
+}
+
+static const TableSourceClass mapped_class = {
+	.count = src_count, .row_id = src_id, .cell = mapped_cell, .compare = mapped_compare,
+};
+
+static void test_set_columns_keeps_view_state(void **state)
+{
+	(void)state;
+	static Mapped m; /* 256 rows: keep it off the stack */
+	m.s.n = 0;
+	for (int i = 0; i < 20; i++) {
+		char id[8], name[16];
+		snprintf(id, sizeof id, "r%02d", i);
+		snprintf(name, sizeof name, "job-%d", i);
+		add(&m.s, id, name, i % 5);
+	}
+	static const int wide_map[] = { 0, 1, 2 }, narrow_map[] = { 1, 0 }, id_map[] = { 2 };
+	const TableColumn wide[] = {
+		{ .title = "NAME", .width = 10, .flex = 1, .key = 0 },
+		{ .title = "GPUS", .width = 5, .right = true, .key = 1 },
+		{ .title = "ID", .width = 6, .key = 2 },
+	};
+	const TableColumn narrow[] = {
+		{ .title = "GPUS", .width = 5, .right = true, .key = 1 },
+		{ .title = "NAME", .width = 10, .flex = 1, .key = 0 },
+	};
+	const TableColumn id_only[] = { { .title = "ID", .width = 6, .key = 2 } };
+	WINDOW *win = newwin(6, 40, 0, 0); /* header + 5 rows */
+	m.map = wide_map;
+	Table *t = table_new(win, &mapped_class, &m, wide, 3);
+	assert_int_equal(table_column_key(t, 2), 2);
+	assert_int_equal(table_column_key(t, 3), -1);
+	table_set_sort(t, 1, true);
+	table_set_filter(t, "JOB-1"); /* job-1, job-10..job-19 */
+	assert_int_equal(table_view_count(t), 11);
+	table_move_to(t, 7);
+	char before[1024];
+	snprintf(before, sizeof before, "%s", order(t, &m.s));
+	char sel[16];
+	snprintf(sel, sizeof sel, "%s", table_selected_id(t));
+	size_t top = table_top(t);
+	assert_true(top > 0); /* scrolled: the restore has something to keep */
+
+	/* the same set again changes nothing */
+	assert_false(table_set_columns(t, wide, 3));
+
+	/* GPUS moves from column 1 to column 0: the sort follows its key */
+	m.map = narrow_map;
+	assert_true(table_set_columns(t, narrow, 2));
+	assert_int_equal(table_sort_col(t), 0);
+	assert_true(table_sort_desc(t));
+	assert_string_equal(table_filter(t), "JOB-1");
+	assert_string_equal(order(t, &m.s), before);
+	assert_string_equal(table_selected_id(t), sel);
+	assert_int_equal(table_selected_pos(t), 7);
+	assert_int_equal(table_top(t), top);
+	assert_int_equal(table_column_key(t, 1), 0);
+	/* what is drawn is the new set, sorted column marked */
+	widget_draw(table_widget(t));
+	char line[41];
+	mvwinnstr(win, 0, 0, line, 40);
+	assert_non_null(strstr(line, "GPUS"));
+	assert_true(strstr(line, "GPUS") < strstr(line, "NAME"));
+	assert_null(strstr(line, "ID"));
+
+	/* back to wide: sort column 1 again, same view */
+	m.map = wide_map;
+	assert_true(table_set_columns(t, wide, 3));
+	assert_int_equal(table_sort_col(t), 1);
+	assert_string_equal(order(t, &m.s), before);
+	assert_string_equal(table_selected_id(t), sel);
+
+	/* a set without the sort column drops the sort; the filter text stays and
+	 * searches the new cells (no stale haystack: the ids do not say "job") */
+	m.map = id_map;
+	assert_true(table_set_columns(t, id_only, 1));
+	assert_int_equal(table_sort_col(t), -1);
+	assert_string_equal(table_filter(t), "JOB-1");
+	assert_int_equal(table_view_count(t), 0);
+	table_set_filter(t, "r1");
+	assert_string_equal(order(t, &m.s), "r10 r11 r12 r13 r14 r15 r16 r17 r18 r19");
+	table_free(&t);
+	delwin(win);
+}
+
 int main(void)
 {
 	setlocale(LC_ALL, "C.UTF-8");
@@ -506,6 +610,7 @@ int main(void)
 		cmocka_unit_test(test_paging_and_state),
 		cmocka_unit_test(test_draw),
 		cmocka_unit_test(test_refresh_keeps_haystacks_by_version),
+		cmocka_unit_test(test_set_columns_keeps_view_state),
 	};
 	return cmocka_run_group_tests(tests, screen_up, screen_down);
 }
