@@ -95,6 +95,23 @@ bool db_task_activity(Db *db, const char *task_id, int64_t at, const char *fmt, 
 	return step_ok(st);
 }
 
+/* Steps a one-row SELECT whose only parameter is `id`. False when the
+ * statement could not be prepared; else *row is the statement on its row
+ * (the caller reads it, then sqlite3_reset()s), or NULL when there is none. */
+static bool select_one(Db *db, const char *sql, const char *id, sqlite3_stmt **row)
+{
+	*row = NULL;
+	sqlite3_stmt *st = db_prep(db, sql);
+	if (!st)
+		return false;
+	sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
+	if (sqlite3_step(st) != SQLITE_ROW)
+		sqlite3_reset(st);
+	else
+		*row = st;
+	return true;
+}
+
 /* The INSERT of a task row with its first four columns bound; the caller
  * binds state (5), current_idx (6), next_at (7), fail_idx (8), fail_code (9),
  * fail_message (10), created_at (11) and updated_at (12). NULL on error. */
@@ -184,15 +201,13 @@ bool db_task_start(Db *db, TaskKind kind, const char *alloc_id, const char *org_
 
 bool db_task_fail(Db *db, const char *task_id, int64_t now, const char *why)
 {
-	sqlite3_stmt *st = db_prep(db, "SELECT current_idx FROM tasks WHERE id = ? AND state = 'running'");
-	if (!st)
+	sqlite3_stmt *st;
+	if (!select_one(db, "SELECT current_idx FROM tasks WHERE id = ? AND state = 'running'", task_id, &st))
 		return false;
-	sqlite3_bind_text(st, 1, task_id, -1, SQLITE_TRANSIENT);
-	bool running = sqlite3_step(st) == SQLITE_ROW;
-	int idx = running ? sqlite3_column_int(st, 0) : 0;
-	sqlite3_reset(st);
-	if (!running)
+	if (!st)
 		return true; /* nothing to stop */
+	int idx = sqlite3_column_int(st, 0);
+	sqlite3_reset(st);
 	st = db_prep(db, "UPDATE task_steps SET state = 'failed', finished_at = ? WHERE task_id = ?"
 	                 " AND idx = ?");
 	if (!st)
@@ -215,15 +230,11 @@ bool db_task_fail(Db *db, const char *task_id, int64_t now, const char *why)
 bool db_alloc_transition(Db *db, const char *alloc_id, AllocState to, const char *reason_code,
                          const char *reason_message, const char *task_id, int64_t now)
 {
-	sqlite3_stmt *st = db_prep(db, "SELECT state, name, node_id, gpu_count, gpus_held FROM allocations"
-	                               " WHERE id = ?");
-	if (!st)
+	sqlite3_stmt *st;
+	if (!select_one(db, "SELECT state, name, node_id, gpu_count, gpus_held FROM allocations WHERE id = ?",
+	                alloc_id, &st) ||
+	    !st)
 		return false;
-	sqlite3_bind_text(st, 1, alloc_id, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_reset(st);
-		return false;
-	}
 	AllocState from = alloc_state_from_name((const char *)sqlite3_column_text(st, 0));
 	char name[80], node[DB_ID_MAX] = "";
 	qd_strlcpy(name, (const char *)sqlite3_column_text(st, 1), sizeof name);
@@ -405,14 +416,9 @@ static size_t collect_ids(Db *db, const char *sql, int64_t now, IdBuf *out, size
 /* Sends an allocation past its deadline to its failure twin. */
 static bool expire(Db *db, const char *alloc_id, int64_t now)
 {
-	sqlite3_stmt *st = db_prep(db, "SELECT state, task_id FROM allocations WHERE id = ?");
-	if (!st)
+	sqlite3_stmt *st;
+	if (!select_one(db, "SELECT state, task_id FROM allocations WHERE id = ?", alloc_id, &st) || !st)
 		return false;
-	sqlite3_bind_text(st, 1, alloc_id, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_reset(st);
-		return false;
-	}
 	AllocState s = alloc_state_from_name((const char *)sqlite3_column_text(st, 0));
 	char task[DB_ID_MAX] = "";
 	if (sqlite3_column_type(st, 1) != SQLITE_NULL)
@@ -441,17 +447,15 @@ static bool expire(Db *db, const char *alloc_id, int64_t now)
  * through several steps catches up with the timeline it would have had. */
 static bool advance(Db *db, const char *task_id, int64_t pass_now)
 {
-	sqlite3_stmt *st = db_prep(db, "SELECT t.kind, t.allocation_id, t.current_idx, t.fail_idx,"
-	                               " t.fail_code, t.fail_message, a.state, a.task_id, t.next_at"
-	                               " FROM tasks t LEFT JOIN allocations a ON a.id = t.allocation_id"
-	                               " WHERE t.id = ? AND t.state = 'running'");
-	if (!st)
+	sqlite3_stmt *st;
+	if (!select_one(db, "SELECT t.kind, t.allocation_id, t.current_idx, t.fail_idx,"
+	                    " t.fail_code, t.fail_message, a.state, a.task_id, t.next_at"
+	                    " FROM tasks t LEFT JOIN allocations a ON a.id = t.allocation_id"
+	                    " WHERE t.id = ? AND t.state = 'running'",
+	                task_id, &st))
 		return false;
-	sqlite3_bind_text(st, 1, task_id, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		sqlite3_reset(st);
-		return true;
-	}
+	if (!st)
+		return true; /* finished or gone since the pass listed it */
 	int kind = kind_from_name((const char *)sqlite3_column_text(st, 0));
 	char alloc[DB_ID_MAX], code[48] = "", msg[256] = "", cur_task[DB_ID_MAX] = "";
 	qd_strlcpy(alloc, (const char *)sqlite3_column_text(st, 1), sizeof alloc);

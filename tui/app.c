@@ -152,9 +152,9 @@ static void frame_cb(uv_timer_t *t)
 	draw_frame_now(app);
 }
 
-void app_invalidate(App *app)
+/* Schedules the next frame (at most one per FRAME_MS) unless one is due. */
+static void arm_frame(App *app)
 {
-	app->dirty = true;
 	if (app->frame_armed || app->quit)
 		return;
 	int64_t wait = app->last_frame_ms + FRAME_MS - qd_mono_ms();
@@ -162,14 +162,16 @@ void app_invalidate(App *app)
 	app->frame_armed = true;
 }
 
+void app_invalidate(App *app)
+{
+	app->dirty = true;
+	arm_frame(app);
+}
+
 void app_invalidate_dock(App *app)
 {
 	app->dock_dirty = true;
-	if (app->frame_armed || app->quit)
-		return;
-	int64_t wait = app->last_frame_ms + FRAME_MS - qd_mono_ms();
-	uv_timer_start(&app->frame_timer, frame_cb, wait > 0 ? (uint64_t)wait : 0, 0);
-	app->frame_armed = true;
+	arm_frame(app);
 }
 
 /* Message and toast expiry: armed only while one is showing, so an idle
@@ -290,49 +292,40 @@ static AppLayer *top_full(App *app)
 
 /* --- status line ----------------------------------------------------------------- */
 
+/* How each session state reads on the status line. With `where`, the text is
+ * "glyph text · where"; without, the session's own message ("glyph message"),
+ * `text` standing in when there is none. */
+static const struct {
+	const char *ascii, *glyph, *text;
+	bool where;
+	ThemeRole role;
+} connection_looks[] = {
+	[SESSION_CONNECTING] = { "o", "◌", "connecting", true, ROLE_STATUS_WARN },
+	[SESSION_LOADING] = { "~", "◐", "loading", true, ROLE_STATUS_BAR },
+	[SESSION_LIVE] = { "*", "●", "live", true, ROLE_STATE_OK },
+	[SESSION_RECONNECTING] = { "o", "◌", "reconnecting", false, ROLE_STATUS_WARN },
+	[SESSION_UNAUTHORIZED] = { "!", "⚠", "signed out (401): set QDECK_TOKEN or write the token file", false,
+	                           ROLE_STATUS_ERROR },
+	[SESSION_FORBIDDEN] = { "!", "⚠", "restricted (403)", true, ROLE_STATUS_ERROR },
+	[SESSION_RATE_LIMITED] = { "o", "◌", "rate limited", false, ROLE_STATUS_WARN },
+	[SESSION_ERROR] = { "x", "✖", "error", false, ROLE_STATUS_ERROR },
+};
+
 static void update_connection(App *app)
 {
 	SessionState st = session_state(app->session);
+	if ((size_t)st >= QD_ARRAY_LEN(connection_looks) || !connection_looks[st].text)
+		st = SESSION_ERROR;
 	const char *msg = session_message(app->session);
 	const char *where = app->target.local ? "local control plane" : "remote";
 	char text[320];
-	ThemeRole role = ROLE_STATUS_BAR;
 	bool a = app->ascii;
-	switch (st) {
-	case SESSION_CONNECTING:
-		snprintf(text, sizeof text, "%s connecting %s %s", a ? "o" : "◌", a ? "|" : "·", where);
-		role = ROLE_STATUS_WARN;
-		break;
-	case SESSION_LOADING:
-		snprintf(text, sizeof text, "%s loading %s %s", a ? "~" : "◐", a ? "|" : "·", where);
-		break;
-	case SESSION_LIVE:
-		snprintf(text, sizeof text, "%s live %s %s", a ? "*" : "●", a ? "|" : "·", where);
-		role = ROLE_STATE_OK;
-		break;
-	case SESSION_RECONNECTING:
-		snprintf(text, sizeof text, "%s %s", a ? "o" : "◌", msg && *msg ? msg : "reconnecting");
-		role = ROLE_STATUS_WARN;
-		break;
-	case SESSION_UNAUTHORIZED:
-		snprintf(text, sizeof text, "%s %s", a ? "!" : "⚠",
-		         msg && *msg ? msg : "signed out (401): set QDECK_TOKEN or write the token file");
-		role = ROLE_STATUS_ERROR;
-		break;
-	case SESSION_FORBIDDEN:
-		snprintf(text, sizeof text, "%s restricted (403) %s %s", a ? "!" : "⚠", a ? "|" : "·", where);
-		role = ROLE_STATUS_ERROR;
-		break;
-	case SESSION_RATE_LIMITED:
-		snprintf(text, sizeof text, "%s %s", a ? "o" : "◌", msg && *msg ? msg : "rate limited");
-		role = ROLE_STATUS_WARN;
-		break;
-	case SESSION_ERROR:
-		snprintf(text, sizeof text, "%s %s", a ? "x" : "✖", msg && *msg ? msg : "error");
-		role = ROLE_STATUS_ERROR;
-		break;
-	}
-	statusline_set_connection(app->status, text, role);
+	const char *glyph = a ? connection_looks[st].ascii : connection_looks[st].glyph;
+	if (connection_looks[st].where)
+		snprintf(text, sizeof text, "%s %s %s %s", glyph, connection_looks[st].text, a ? "|" : "·", where);
+	else
+		snprintf(text, sizeof text, "%s %s", glyph, msg && *msg ? msg : connection_looks[st].text);
+	statusline_set_connection(app->status, text, connection_looks[st].role);
 }
 
 static bool dock_shown(const App *app) { return app->dock.obj && app->dock_rows > 0 && app->dock_win; }
@@ -722,25 +715,36 @@ static void global_action(App *app, Action a, const char *arg)
 	}
 }
 
-static void dispatch_action(App *app, Action a, const char *arg)
+/* Offers an action (from the command line) or a key to the layers, top
+ * first, falling through dialogs only as far as the first full-screen layer
+ * (a screen hidden under another takes nothing). For a key, each layer's
+ * keymap says which action it is; an action goes to a layer's command()
+ * first, with its argument. True when a layer took it. */
+static bool offer_to_layers(App *app, bool is_key, Action a, const char *arg, int key, bool is_keycode)
 {
-	/* Commands with an argument go to the topmost layer that takes them. */
 	for (int i = app->nlayers - 1; i >= 0; i--) {
 		AppLayer *l = &app->layers[i];
-		if (l->command && l->command(l->obj, a, arg)) {
+		if (!is_key && l->command && l->command(l->obj, a, arg)) {
 			app_invalidate(app);
-			return;
+			return true;
 		}
-		KeyEvent ev = { .action = a, .key = 0, .is_keycode = false };
+		KeyEvent ev = { is_key ? keymap_lookup(l->w->klass->keymap_context, key, is_keycode) : a, key,
+		                is_keycode };
 		WidgetResult r = widget_key(l->w, &ev);
 		if (r != W_IGNORED) {
 			act_on(app, i, r);
-			return;
+			return true;
 		}
 		if (l->full)
 			break;
 	}
-	global_action(app, a, arg);
+	return false;
+}
+
+static void dispatch_action(App *app, Action a, const char *arg)
+{
+	if (!offer_to_layers(app, false, a, arg, 0, false))
+		global_action(app, a, arg);
 }
 
 static void dispatch_key(App *app, int key, bool is_keycode)
@@ -763,19 +767,8 @@ static void dispatch_key(App *app, int key, bool is_keycode)
 			request_quit(app);
 		return;
 	}
-	/* Top layer first; fall through dialogs only as far as the first
-	 * full-screen layer (a screen hidden under another takes no keys). */
-	for (int i = app->nlayers - 1; i >= 0; i--) {
-		AppLayer *l = &app->layers[i];
-		KeyEvent ev = { keymap_lookup(l->w->klass->keymap_context, key, is_keycode), key, is_keycode };
-		WidgetResult r = widget_key(l->w, &ev);
-		if (r != W_IGNORED) {
-			act_on(app, i, r);
-			return;
-		}
-		if (l->full)
-			break;
-	}
+	if (offer_to_layers(app, true, ACTION_NONE, NULL, key, is_keycode))
+		return;
 	AppLayer *top = top_layer(app);
 	Action a = keymap_lookup(top ? top->w->klass->keymap_context : NULL, key, is_keycode);
 	/* The prefix from the console side: the terminal takes the keys and the

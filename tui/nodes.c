@@ -313,7 +313,7 @@ typedef struct {
 	size_t *rows; /* store node indices */
 	size_t nrows, cap;
 	bool stale;
-	char *filter_before;
+	ViewsFilter filter; /* the "/" line (Esc restores the filter it had) */
 	/* Heartbeats move without node.updated events, so the list reads the
 	 * nodes again when it opens and on F5; the title says how old that is. */
 	ApiRequest *req;
@@ -322,17 +322,26 @@ typedef struct {
 
 static void nodes_reload(Nodes *ns, const char *cursor);
 
+/* False when there is nothing to apply: the request was cancelled, or it
+ * failed, which the message line then says ("<what> failed: <why>"). */
+static bool answer_ok(App *app, const ApiResponse *r, const char *what)
+{
+	if (r->outcome == API_CANCELLED)
+		return false;
+	if (r->outcome != API_OK) {
+		app_message(app, true, "%s failed: %s", what,
+		            r->err_message && *r->err_message ? r->err_message : "no answer from the server");
+		return false;
+	}
+	return true;
+}
+
 static void nodes_reload_done(void *ud, const ApiResponse *r)
 {
 	Nodes *ns = ud;
 	ns->req = NULL;
-	if (r->outcome == API_CANCELLED)
+	if (!answer_ok(ns->app, r, "reading the nodes"))
 		return;
-	if (r->outcome != API_OK) {
-		app_message(ns->app, true, "reading the nodes failed: %s",
-		            r->err_message && *r->err_message ? r->err_message : "no answer from the server");
-		return;
-	}
 	json_t *items = json_object_get(r->body, "items");
 	if (!json_is_array(items)) {
 		app_message(ns->app, true, "the node list has no items array");
@@ -574,23 +583,7 @@ static void nodes_draw(Widget *w)
 	touchwin(w->win);
 }
 
-static void nodes_filter_changed(void *ud, const char *text)
-{
-	Nodes *ns = ud;
-	nodes_sync(ns);
-	table_set_filter(ns->table, text);
-	app_invalidate(ns->app);
-}
-
-static void nodes_filter_done(void *ud, bool submitted, const char *text)
-{
-	Nodes *ns = ud;
-	if (!submitted)
-		table_set_filter(ns->table, ns->filter_before ? ns->filter_before : "");
-	free(ns->filter_before);
-	ns->filter_before = NULL;
-	app_invalidate(ns->app);
-}
+static void nodes_sync_cb(void *ud) { nodes_sync(ud); }
 
 static WidgetResult nodes_key(Widget *w, const KeyEvent *ev)
 {
@@ -611,9 +604,7 @@ static WidgetResult nodes_key(Widget *w, const KeyEvent *ev)
 			nodes_open_detail(ns->app, id);
 		return W_HANDLED | W_REDRAW;
 	case ACTION_FILTER:
-		free(ns->filter_before);
-		ns->filter_before = xstrdup(table_filter(ns->table));
-		app_prompt(ns->app, "/", table_filter(ns->table), nodes_filter_changed, nodes_filter_done, ns);
+		views_filter_open(&ns->filter);
 		return W_HANDLED | W_REDRAW;
 	case ACTION_CLEAR_FILTER:
 		table_set_filter(ns->table, "");
@@ -642,13 +633,9 @@ static void nodes_destroy(Widget *w)
 	store_unlisten(ns->store, nodes_on_store, ns);
 	if (ns->req)
 		api_cancel(ns->req);
-	table_free(&ns->table);
-	if (ns->table_win)
-		delwin(ns->table_win);
-	if (ns->base.win)
-		delwin(ns->base.win);
+	views_screen_free_windows(&ns->table, &ns->table_win, &ns->base.win);
 	free(ns->rows);
-	free(ns->filter_before);
+	views_filter_done(&ns->filter);
 }
 
 static const WidgetClass nodes_class = {
@@ -668,12 +655,7 @@ static void nodes_describe(void *obj, char *mode, size_t msz, char *hints, size_
 static bool nodes_command(void *obj, Action a, const char *arg)
 {
 	Nodes *ns = obj;
-	if (a == ACTION_FILTER && arg && *arg) {
-		nodes_sync(ns);
-		table_set_filter(ns->table, arg);
-		return true;
-	}
-	return false;
+	return views_filter_command(&ns->filter, a, arg);
 }
 
 void nodes_open(App *app)
@@ -684,6 +666,7 @@ void nodes_open(App *app)
 	ns->store = app_store(app);
 	ns->stale = true;
 	nodes_layout(ns);
+	views_filter_init(&ns->filter, app, ns->table, nodes_sync_cb, ns);
 	/* By name: the table is a pivot lookup; s sorts by state, cert, heartbeat... */
 	table_set_sort(ns->table, 0, false);
 	store_listen(ns->store, nodes_on_store, ns);
@@ -1212,13 +1195,8 @@ static void refresh_done(void *ud, const ApiResponse *r)
 {
 	NodeDetail *d = ud;
 	d->req = NULL;
-	if (r->outcome == API_CANCELLED)
+	if (!answer_ok(d->app, r, "reading the node"))
 		return;
-	if (r->outcome != API_OK) {
-		app_message(d->app, true, "reading the node failed: %s",
-		            r->err_message && *r->err_message ? r->err_message : "no answer from the server");
-		return;
-	}
 	Node n;
 	char err[160];
 	if (decode_node(r->body, &n, err, sizeof err) != 0) {

@@ -200,11 +200,7 @@ static void tr_destroy(Widget *w)
 {
 	Triage *t = (Triage *)w;
 	store_unlisten(t->store, on_store, t);
-	table_free(&t->table);
-	if (t->table_win)
-		delwin(t->table_win);
-	if (t->base.win)
-		delwin(t->base.win);
+	views_screen_free_windows(&t->table, &t->table_win, &t->base.win);
 	free(t->rows);
 }
 

@@ -1,6 +1,7 @@
 /* views_common — shared row formatting for allocation screens and the CLI. */
 #include "tui/views_common.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,4 +199,64 @@ void views_free_screen(void *obj)
 	if (w->klass && w->klass->destroy)
 		w->klass->destroy(w);
 	free(obj);
+}
+
+void views_filter_set(ViewsFilter *f, const char *text)
+{
+	if (f->sync)
+		f->sync(f->ud);
+	table_set_filter(f->table, text);
+}
+
+static void filter_changed(void *ud, const char *text)
+{
+	ViewsFilter *f = ud;
+	views_filter_set(f, text);
+	app_invalidate(f->app);
+}
+
+static void filter_closed(void *ud, bool submitted, const char *text)
+{
+	ViewsFilter *f = ud;
+	if (!submitted)
+		table_set_filter(f->table, f->before ? f->before : "");
+	views_filter_done(f);
+	app_invalidate(f->app);
+}
+
+void views_filter_init(ViewsFilter *f, App *app, Table *t, void (*sync)(void *ud), void *ud)
+{
+	*f = (ViewsFilter){ .app = app, .table = t, .sync = sync, .ud = ud };
+}
+
+void views_filter_open(ViewsFilter *f)
+{
+	free(f->before);
+	f->before = xstrdup(table_filter(f->table));
+	table_prepare_filter(f->table, SIZE_MAX);
+	app_prompt(f->app, "/", table_filter(f->table), filter_changed, filter_closed, f);
+}
+
+bool views_filter_command(ViewsFilter *f, Action a, const char *arg)
+{
+	if (a != ACTION_FILTER || !arg || !*arg)
+		return false;
+	views_filter_set(f, arg);
+	return true;
+}
+
+void views_filter_done(ViewsFilter *f)
+{
+	free(f->before);
+	f->before = NULL;
+}
+
+void views_screen_free_windows(Table **t, WINDOW **sub, WINDOW **win)
+{
+	table_free(t);
+	if (*sub)
+		delwin(*sub);
+	if (*win)
+		delwin(*win);
+	*sub = *win = NULL;
 }

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "net/model.h"
+#include "tui/app.h"
 #include "widgets/table.h"
 
 /* "● active" / "* active". */
@@ -59,6 +60,34 @@ typedef struct {
  * scroll. Set the table's window first. True when the set changed. */
 bool views_fit_columns(Table **t, WINDOW *win, const TableSourceClass *src, void *ctx, const TableColumn *all,
                        const ViewsColumnSet *sets, int nsets, const ViewsColumnSet **current, int width);
+
+/* The "/" filter line of a table screen, kept in the screen's struct: the
+ * table filters live while the operator types, Esc puts back the filter it
+ * had. `sync` (may be NULL) brings the screen's rows up to date before a
+ * filter applies; it gets `ud`. */
+typedef struct {
+	App *app;
+	Table *table;
+	void (*sync)(void *ud);
+	void *ud;
+	char *before; /* the filter when "/" was pressed */
+} ViewsFilter;
+
+/* Once the screen's table exists (it must live as long as the screen). */
+void views_filter_init(ViewsFilter *f, App *app, Table *t, void (*sync)(void *ud), void *ud);
+/* Opens the filter line ("/"), building the table's haystacks now so the
+ * first keystroke does not. */
+void views_filter_open(ViewsFilter *f);
+/* Syncs the rows and filters by text (also what ":filter text" does). */
+void views_filter_set(ViewsFilter *f, const char *text);
+/* An AppLayer.command's part for ":filter text": true when it was that. */
+bool views_filter_command(ViewsFilter *f, Action a, const char *arg);
+/* Frees what the filter line kept (the screen is going away). */
+void views_filter_done(ViewsFilter *f);
+
+/* Frees a table screen's table, its window and the screen window, in the
+ * order curses needs (a subwindow before its parent). */
+void views_screen_free_windows(Table **t, WINDOW **sub, WINDOW **win);
 
 /* AppLayer.free_obj for a view whose struct begins with its Widget: the
  * widget class's destroy, then the struct itself. */

@@ -68,7 +68,7 @@ typedef struct {
 	char *pending[WB_PENDING_MAX];
 	int npending;
 
-	char *filter_before;     /* the filter when "/" was pressed (Esc restores it) */
+	ViewsFilter filter;      /* the "/" line (Esc restores the filter it had) */
 	char *select_later;      /* select this id once its row shows up */
 } Workbench;
 
@@ -455,23 +455,7 @@ static const char *selected_id(Workbench *wb)
 	return table_selected_id(wb->table);
 }
 
-static void filter_changed(void *ud, const char *text)
-{
-	Workbench *wb = ud;
-	wb_sync(wb);
-	table_set_filter(wb->table, text);
-	app_invalidate(wb->app);
-}
-
-static void filter_done(void *ud, bool submitted, const char *text)
-{
-	Workbench *wb = ud;
-	if (!submitted)
-		table_set_filter(wb->table, wb->filter_before ? wb->filter_before : "");
-	free(wb->filter_before);
-	wb->filter_before = NULL;
-	app_invalidate(wb->app);
-}
+static void sync_cb(void *ud) { wb_sync(ud); }
 
 static WidgetResult wb_key(Widget *w, const KeyEvent *ev)
 {
@@ -488,11 +472,7 @@ static WidgetResult wb_key(Widget *w, const KeyEvent *ev)
 		app_open_detail(wb->app, id);
 		return W_HANDLED | W_REDRAW;
 	case ACTION_FILTER:
-		free(wb->filter_before);
-		wb->filter_before = xstrdup(table_filter(wb->table));
-		/* Build the missing haystacks now, so the first keystroke does not. */
-		table_prepare_filter(wb->table, SIZE_MAX);
-		app_prompt(wb->app, "/", table_filter(wb->table), filter_changed, filter_done, wb);
+		views_filter_open(&wb->filter);
 		return W_HANDLED | W_REDRAW;
 	case ACTION_CLEAR_FILTER:
 		table_set_filter(wb->table, "");
@@ -542,15 +522,11 @@ static void wb_destroy(Widget *w)
 {
 	Workbench *wb = (Workbench *)w;
 	store_unlisten(wb->store, on_store, wb);
-	table_free(&wb->table);
-	if (wb->table_win)
-		delwin(wb->table_win);
-	if (wb->base.win)
-		delwin(wb->base.win);
+	views_screen_free_windows(&wb->table, &wb->table_win, &wb->base.win);
 	clear_pending(wb);
 	free(wb->rows);
 	free(wb->pos_of);
-	free(wb->filter_before);
+	views_filter_done(&wb->filter);
 	free(wb->select_later);
 	if (the_wb == wb)
 		the_wb = NULL;
@@ -577,12 +553,7 @@ static void wb_describe(void *obj, char *mode, size_t msz, char *hints, size_t h
 static bool wb_command(void *obj, Action a, const char *arg)
 {
 	Workbench *wb = obj;
-	if (a == ACTION_FILTER && arg && *arg) {
-		wb_sync(wb);
-		table_set_filter(wb->table, arg);
-		return true;
-	}
-	return false;
+	return views_filter_command(&wb->filter, a, arg);
 }
 
 void workbench_open(App *app)
@@ -593,6 +564,7 @@ void workbench_open(App *app)
 	wb->store = app_store(app);
 	wb->rebuild = true;
 	layout(wb);
+	views_filter_init(&wb->filter, app, wb->table, sync_cb, wb);
 	store_listen(wb->store, on_store, wb);
 	the_wb = wb;
 	AppLayer l = { .w = &wb->base, .obj = wb, .free_obj = views_free_screen, .describe = wb_describe,
