@@ -835,23 +835,17 @@ static void l_draw(Widget *w)
 	touchwin(w->win);
 }
 
-/* After a key moved the SKU select onto a sold-out SKU, step on in the same
- * direction to one that can be had (sold-out ones are shown, not chosen). */
-static void skip_unavailable(Launch *l, int before)
+/* After a key moved the SKU select: the GPU counts follow the SKU. A sold-out
+ * SKU stays selectable to look at (it reads "Unavailable (sold out)", seed
+ * 001); step_valid() refuses to go on with it. */
+static void sku_changed(Launch *l, int before)
 {
 	if (l->f_sku < 0 || l->nskus == 0)
 		return;
 	int now = form_selected(l->form, l->f_sku);
 	if (now == before)
 		return;
-	int dir = (now - before + l->nskus) % l->nskus == 1 ? 1 : -1;
-	for (int k = 0; k < l->nskus && !l->skus[now].available; k++)
-		now = (now + dir + l->nskus) % l->nskus;
-	if (!l->skus[now].available)
-		now = before;
-	form_set_selected(l->form, l->f_sku, now);
 	l->sku = now;
-	/* The GPU counts follow the SKU. */
 	const Sku *s = cur_sku(l);
 	char opts[MAX_COUNTS][16];
 	const char *ptrs[MAX_COUNTS];
@@ -877,7 +871,7 @@ static WidgetResult l_key(Widget *w, const KeyEvent *ev)
 	int sku_before = l->f_sku >= 0 ? form_selected(l->form, l->f_sku) : -1;
 	WidgetResult r = widget_key(form_widget(l->form), ev);
 	if (l->f_sku >= 0 && form_focus(l->form) == l->f_sku)
-		skip_unavailable(l, sku_before);
+		sku_changed(l, sku_before);
 	sync_from_form(l);
 	FormOutcome o = form_outcome(l->form);
 	if (!(r & W_CLOSE) || o == FORM_PENDING) {
