@@ -284,6 +284,14 @@ static void quiet_log(int level, const char *line)
 	(void)line; /* the console owns the terminal: lws must not write to it */
 }
 
+void events_silence_lws(void)
+{
+	/* The log level is global to lws: every lws context in the console
+	 * (event stream, terminals) calls this before it is created. */
+	if (!getenv("QD_LWS_DEBUG"))
+		lws_set_log_level(LLL_ERR, quiet_log);
+}
+
 EventStream *events_new(uv_loop_t *loop, const EventsConfig *cfg, EventsMessage on_msg,
                         EventsState on_state, void *ud, char *errbuf, size_t errsz)
 {
@@ -305,8 +313,7 @@ EventStream *events_new(uv_loop_t *loop, const EventsConfig *cfg, EventsMessage 
 		es->address = xstrdup(es->host);
 	es->token = cfg->token ? xstrdup(cfg->token) : NULL;
 
-	if (!getenv("QD_LWS_DEBUG"))
-		lws_set_log_level(LLL_ERR, quiet_log);
+	events_silence_lws();
 	struct lws_context_creation_info info;
 	memset(&info, 0, sizeof info);
 	void *loops[1] = {loop};

@@ -60,4 +60,8 @@ bool events_connected(const EventStream *es);
 /* Events handed over since events_new (for tests and the status line). */
 uint64_t events_received(const EventStream *es);
 
+/* Keeps libwebsockets from writing log lines to the terminal the console owns
+ * (QD_LWS_DEBUG=1 lets them through). Call before creating any lws context. */
+void events_silence_lws(void);
+
 #endif

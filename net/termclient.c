@@ -1,5 +1,6 @@
 /* termclient — v5.channel.k8s.io client on the console's libuv loop. */
 #include "net/termclient.h"
+#include "net/events.h"
 
 #include <libwebsockets.h>
 #include <stdio.h>
@@ -275,6 +276,7 @@ int termclient_init(uv_loop_t *loop, char *errbuf, size_t errsz)
 
 	if (g.ctx)
 		return 0;
+	events_silence_lws();
 	memset(&info, 0, sizeof(info));
 	info.port = CONTEXT_PORT_NO_LISTEN;
 	info.protocols = protocols;
