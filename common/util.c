@@ -208,7 +208,8 @@ void qdbuf_reset(QdBuf *b)
 
 const char *qdbuf_cstr(QdBuf *b)
 {
-	if (!b->data)
-		qdbuf_reserve(b, 0), b->data[0] = '\0';
+	/* Callers may shorten len directly (trimming): terminate at len again. */
+	qdbuf_reserve(b, 0);
+	b->data[b->len] = '\0';
 	return b->data;
 }

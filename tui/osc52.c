@@ -2,38 +2,19 @@
 #include "tui/osc52.h"
 
 #include <errno.h>
+#include <openssl/evp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
 static void base64_append(QdBuf *out, const unsigned char *p, size_t n)
 {
-	char quad[4];
-	size_t i = 0;
-	for (; i + 3 <= n; i += 3) {
-		unsigned v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8 | p[i + 2];
-		quad[0] = b64[v >> 18 & 63];
-		quad[1] = b64[v >> 12 & 63];
-		quad[2] = b64[v >> 6 & 63];
-		quad[3] = b64[v & 63];
-		qdbuf_append(out, quad, 4);
-	}
-	if (n - i == 1) {
-		unsigned v = (unsigned)p[i] << 16;
-		quad[0] = b64[v >> 18 & 63];
-		quad[1] = b64[v >> 12 & 63];
-		quad[2] = quad[3] = '=';
-		qdbuf_append(out, quad, 4);
-	} else if (n - i == 2) {
-		unsigned v = (unsigned)p[i] << 16 | (unsigned)p[i + 1] << 8;
-		quad[0] = b64[v >> 18 & 63];
-		quad[1] = b64[v >> 12 & 63];
-		quad[2] = b64[v >> 6 & 63];
-		quad[3] = '=';
-		qdbuf_append(out, quad, 4);
-	}
+	/* OpenSSL's encoder: 4 output bytes per 3 input, plus the NUL it writes. */
+	size_t need = 4 * ((n + 2) / 3) + 1;
+	char *tmp = xmalloc(need);
+	int w = EVP_EncodeBlock((unsigned char *)tmp, p, (int)n);
+	qdbuf_append(out, tmp, w > 0 ? (size_t)w : 0);
+	free(tmp);
 }
 
 int osc52_encode(const char *text, size_t len, bool tmux, QdBuf *out)

@@ -19,7 +19,17 @@
  *
  * A dropped connection is retried with a freshly minted token (tokens are
  * single use) after a backoff of 0.25 s doubling to 8 s; an exit status ends
- * the session for good and shows the code until Enter closes it. */
+ * the session for good and shows the code until Enter closes it.
+ *
+ * Bell: the shell's BEL never reaches the outer terminal (the pane only
+ * records it). A session out of sight gets a "bell" flag next to its name in
+ * the frame's session list until it is shown; the session in view flashes
+ * its frame line in reverse for FLASH_MS. Not curses beep()/flash(): beep()
+ * writes BEL to the operator's terminal, so a shell printing binary junk or
+ * a tab-completing operator rings it at link speed, and flash() toggles the
+ * whole screen's reverse mode with padding delays that block the loop. One
+ * frame line in reverse is a few dozen bytes over SSH, and bells during a
+ * flash coalesce into it. */
 #include "tui/terminal_view.h"
 
 #include <stdarg.h>
@@ -38,6 +48,7 @@
 #define TV_MAX_SESSIONS 8
 #define RETRY_FIRST_MS 250
 #define RETRY_MAX_MS 8000
+#define FLASH_MS 200
 
 typedef enum {
 	TS_MINTING,       /* asking for a token (first time) */
@@ -62,6 +73,7 @@ typedef struct {
 	int64_t retry_at;  /* monotonic ms; 0 = none */
 	char why[160];     /* the last reason (lost, refused) */
 	char status[200];  /* what the frame says */
+	bool bell;         /* rang while out of sight: flagged in the session list */
 } TermSession;
 
 struct Term {
@@ -79,6 +91,9 @@ struct Term {
 	int rows, cols;    /* the pane's size now */
 	uv_timer_t retry;
 	bool retry_armed;
+	uv_timer_t flash;  /* ends the frame line's bell flash */
+	bool flashing;
+	int handles_open;  /* timers not yet closed: the last close frees the Term */
 };
 
 static bool client_ready;  /* termclient_init done on the app's loop */
@@ -221,10 +236,40 @@ static void retry_cb(uv_timer_t *h)
 	arm_retry(t);
 }
 
+static void flash_cb(uv_timer_t *h)
+{
+	Term *t = h->data;
+	t->flashing = false;
+	app_invalidate_dock(t->app);
+}
+
+/* The session's bell rang: flash the frame when it is in view, else flag it.
+ * The flash ends from a timer rather than by comparing clocks at draw time,
+ * so it is drawn at least once even when the loop was busy. */
+static void ring(Term *t, TermSession *s)
+{
+	if (!t->visible || s != cur_session(t)) {
+		if (!s->bell) {
+			s->bell = true;
+			/* The list is on the frame line: redraw it if it shows. */
+			if (t->visible)
+				app_invalidate_dock(t->app);
+		}
+		return;
+	}
+	if (t->flashing)
+		return; /* bells during a flash coalesce into it */
+	t->flashing = true;
+	uv_timer_start(&t->flash, flash_cb, FLASH_MS, 0);
+	app_invalidate_dock(t->app);
+}
+
 static void on_output(void *ud, const char *bytes, size_t len)
 {
 	TermSession *s = ud;
 	termpane_write(s->pane, bytes, len);
+	if (termpane_take_bell(s->pane))
+		ring(s->term, s);
 	mark(s->term, s);
 }
 
@@ -365,6 +410,8 @@ static void close_current(Term *t)
 	t->n--;
 	if (t->cur >= t->n)
 		t->cur = t->n > 0 ? t->n - 1 : 0;
+	if (t->n > 0)
+		t->s[t->cur]->bell = false; /* in view now */
 	if (t->n == 0)
 		t->visible = false;
 	arm_retry(t);
@@ -407,7 +454,8 @@ static void draw_frame_line(Term *t, WINDOW *win, int cols)
 	if (t->n > 1) {
 		qdbuf_appendf(&b, " %s", sp);
 		for (int i = 0; i < t->n; i++)
-			qdbuf_appendf(&b, i == t->cur ? " [%d %s]" : " %d %s", i + 1, t->s[i]->name);
+			qdbuf_appendf(&b, i == t->cur ? " [%d %s%s]" : " %d %s%s", i + 1, t->s[i]->name,
+			              t->s[i]->bell ? " (bell)" : "");
 	}
 	qdbuf_appendf(&b, " %s %s %s %s", sp, s->label, sp, s->status);
 	const char *title = termpane_title(s->pane);
@@ -425,7 +473,11 @@ static void draw_frame_line(Term *t, WINDOW *win, int cols)
 	ThemeRole role = t->prefix || t->scrolling || t->copying ? ROLE_STATUS_WARN
 	                 : s->state == TS_ENDED || s->state == TS_RECONNECTING ? ROLE_STATUS_ERROR
 	                 : focused ? ROLE_HEADER : ROLE_DIM;
-	draw_text_pad(win, 0, 0, cols, qdbuf_cstr(&b), role, false);
+	/* The bell's flash: the same line in reverse (visible in monochrome too). */
+	if (t->flashing)
+		draw_text_attr(win, 0, 0, cols, qdbuf_cstr(&b), theme_attr(role) ^ A_REVERSE, false);
+	else
+		draw_text_pad(win, 0, 0, cols, qdbuf_cstr(&b), role, false);
 	qdbuf_done(&b);
 }
 
@@ -567,6 +619,7 @@ static WidgetResult prefix_key(Term *t, TermSession *s, int key, bool is_keycode
 		if (t->n > 1) {
 			leave_modes(t);
 			t->cur = (t->cur + 1) % t->n;
+			t->s[t->cur]->bell = false; /* seen now */
 			app_dock_layout(t->app);
 		} else {
 			app_message(t->app, false, "only one terminal session is open; c on another allocation opens one");
@@ -649,6 +702,9 @@ static Term *term_get(App *app)
 	term->app = app;
 	uv_timer_init(app_loop(app), &term->retry);
 	term->retry.data = term;
+	uv_timer_init(app_loop(app), &term->flash);
+	term->flash.data = term;
+	term->handles_open = 2;
 	AppDock d = { .obj = term, .rows = dock_rows, .draw = dock_draw, .key = dock_key,
 	              .cursor = dock_cursor, .describe = dock_describe };
 	app_set_dock(app, &d);
@@ -661,6 +717,7 @@ static void show(Term *t, int index)
 		leave_modes(t);
 	t->cur = index;
 	t->visible = true;
+	t->s[index]->bell = false; /* seen now */
 	app_dock_layout(t->app);
 	app_dock_focus(t->app, true);
 }
@@ -677,8 +734,10 @@ void terminal_view_open(App *app, const char *alloc_id)
 	if (term) {
 		for (int i = 0; i < term->n; i++) {
 			if (strcmp(term->s[i]->id, a->id) == 0) {
+				bool rang = term->s[i]->bell;
 				show(term, i);
-				app_message(app, false, "reattached to %s", term->s[i]->label);
+				app_message(app, false, "reattached to %s%s", term->s[i]->label,
+				            rang ? " (its bell rang while detached)" : "");
 				return;
 			}
 		}
@@ -722,7 +781,12 @@ void terminal_view_open(App *app, const char *alloc_id)
 	show(t, t->n - 1);
 }
 
-static void retry_closed(uv_handle_t *h) { free(h->data); }
+static void timer_closed(uv_handle_t *h)
+{
+	Term *t = h->data;
+	if (--t->handles_open == 0)
+		free(t);
+}
 
 void terminal_view_shutdown(void)
 {
@@ -731,8 +795,10 @@ void terminal_view_shutdown(void)
 			tsession_free(term->s[--term->n]);
 		if (term->retry_armed)
 			uv_timer_stop(&term->retry);
-		/* Freed in the close callback, after uv_run has let it run. */
-		uv_close((uv_handle_t *)&term->retry, retry_closed);
+		uv_timer_stop(&term->flash);
+		/* Freed in the last close callback, after uv_run has let them run. */
+		uv_close((uv_handle_t *)&term->retry, timer_closed);
+		uv_close((uv_handle_t *)&term->flash, timer_closed);
 		term = NULL;
 	}
 	if (client_ready)

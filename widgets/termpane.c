@@ -1310,8 +1310,11 @@ char *termpane_selection_text(const TermPane *p)
 			cells = l->cells;
 			len = l->len;
 		}
+		/* Lines are '\n'-separated, with none after the last: pasting a
+		 * copied command into a shell must not run it. */
+		if (s > p->sel_a)
+			qdbuf_append(&b, "\n", 1);
 		cells_text(cells, len, &b);
-		qdbuf_append(&b, "\n", 1);
 	}
 	qdbuf_cstr(&b);
 	return b.data;

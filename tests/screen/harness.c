@@ -66,6 +66,10 @@ struct Hs {
 	bool recording;  /* keep qdeck's raw output in `raw` (hs_record_output) */
 	bool raw_full;   /* stopped recording at HS_RAW_MAX */
 	QdBuf raw;
+	/* hs_watch_cell: one cell's reverse attribute, checked on every change
+	 * libvterm reports, so a state that lasts only between two reads counts. */
+	bool watching, watch_base, watch_flipped;
+	int watch_row, watch_col;
 };
 
 static const char *env_or(const char *name, const char *fallback)
@@ -320,7 +324,24 @@ static int vt_bell(void *user)
 	return 1;
 }
 
+/* libvterm's default damage merge (per cell) reports each change as it is
+ * parsed, with the screen already holding the new cell. */
+static int vt_damage(VTermRect r, void *user)
+{
+	Hs *h = user;
+	if (!h->watching || h->watch_flipped || h->watch_row < r.start_row || h->watch_row >= r.end_row ||
+	    h->watch_col < r.start_col || h->watch_col >= r.end_col)
+		return 1;
+	VTermScreenCell c;
+	memset(&c, 0, sizeof c);
+	vterm_screen_get_cell(h->screen, (VTermPos){h->watch_row, h->watch_col}, &c);
+	if ((bool)c.attrs.reverse != h->watch_base)
+		h->watch_flipped = true;
+	return 1;
+}
+
 static const VTermScreenCallbacks vt_callbacks = {
+	.damage = vt_damage,
 	.settermprop = vt_settermprop,
 	.bell = vt_bell,
 };
@@ -974,6 +995,20 @@ uint32_t hs_cell_char(Hs *h, int row, int col)
 		return 0;
 	vterm_screen_get_cell(h->screen, (VTermPos){row, col}, &c);
 	return c.chars[0] == (uint32_t)-1 ? 0 : c.chars[0];
+}
+
+void hs_watch_cell(Hs *h, int row, int col)
+{
+	h->watching = true;
+	h->watch_row = row;
+	h->watch_col = col;
+	h->watch_base = hs_cell_attrs(h, row, col).reverse;
+	h->watch_flipped = false;
+}
+
+bool hs_watch_flipped(const Hs *h)
+{
+	return h->watching && h->watch_flipped;
 }
 
 void hs_record_output(Hs *h, bool on)

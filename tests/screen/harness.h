@@ -106,6 +106,11 @@ uint32_t hs_cell_char(Hs *h, int row, int col);
 void hs_record_output(Hs *h, bool on);
 /* True when the recorded output contains the bytes. */
 bool hs_output_has(const Hs *h, const void *needle, size_t len);
+/* Watches one cell: hs_watch_flipped() is true once any output since this
+ * call drew it with the reverse attribute other than it has now, even if a
+ * later write put it back (a flash that came and went within one read). */
+void hs_watch_cell(Hs *h, int row, int col);
+bool hs_watch_flipped(const Hs *h);
 /* True when any cell on screen has a non-default colour. */
 bool hs_any_color(Hs *h);
 /* The window title qdeck's output set through OSC 0/2 ("" if never). */

@@ -523,7 +523,7 @@ static void test_set_columns_keeps_view_state(void **state)
 	static Mapped m; /* 256 rows: keep it off the stack */
 	m.s.n = 0;
 	for (int i = 0; i < 20; i++) {
-		char id[8], name[16];
+		char id[16], name[24];
 		snprintf(id, sizeof id, "r%02d", i);
 		snprintf(name, sizeof name, "job-%d", i);
 		add(&m.s, id, name, i % 5);

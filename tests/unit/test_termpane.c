@@ -161,7 +161,7 @@ static void test_scrollback_and_copy(void **state)
 	assert_false(termpane_cursor(p, NULL, NULL));
 	termpane_select(p, 1, 0);
 	sel = termpane_selection_text(p);
-	assert_string_equal(sel, "line 5\nline 6\n");
+	assert_string_equal(sel, "line 5\nline 6");
 	free(sel);
 	/* New output keeps a scrolled-back view on the same text. */
 	FEED(p, "line 10\r\n");

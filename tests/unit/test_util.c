@@ -68,6 +68,8 @@ static void test_buf(void **state)
 	qdbuf_append(&b, "x", 1);
 	assert_int_equal(b.data[b.len - 1], 'x');
 	assert_int_equal(b.data[b.len], '\0');
+	b.len = 3; /* a caller trimming in place */
+	assert_string_equal(qdbuf_cstr(&b), "0,1");
 	qdbuf_reset(&b);
 	assert_int_equal(b.len, 0);
 	assert_string_equal(qdbuf_cstr(&b), "");
