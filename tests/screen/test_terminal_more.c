@@ -347,13 +347,13 @@ static void test_copy_mode_osc52(void **state)
 	assert_true(hs_send_keys(h, "y"));
 	assert_true(hs_wait_text(h, "copied terminal lines", T));
 	assert_true(wait_frame(h, "COPY:", false, T));
-	/* base64("cp-one\ncp-two\n"): whole lines, each with its newline (termpane's contract) */
+	/* base64("cp-one\ncp-two"): whole lines, newline-separated, none after the last */
 	static const char want[] = "\033]52;c;Y3Atb25lCmNwLXR3bw==";
 	if (!hs_output_has(h, want, strlen(want))) {
 		hs_dump(h, "no OSC 52 with the selected lines");
 		if (hs_output_has(h, "\033]52;c;", 7))
-			fail_msg("the console wrote OSC 52, but not with base64 of \"cp-one\\ncp-two\\n\"");
-		fail_msg("the console did not write OSC 52 with base64 of \"cp-one\\ncp-two\\n\"");
+			fail_msg("the console wrote OSC 52, but not with base64 of \"cp-one\\ncp-two\"");
+		fail_msg("the console did not write OSC 52 with base64 of \"cp-one\\ncp-two\"");
 	}
 	/* The selection is gone, keys reach the shell again. */
 	assert_false(hs_cell_attrs(h, r1, 0).reverse);
