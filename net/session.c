@@ -37,6 +37,18 @@
 
 typedef enum { STEP_NONE, STEP_LOCAL, STEP_ME, STEP_PAGE, STEP_NODES } Step;
 
+/* A page whose items wait to be decoded into the store. on_page asks for the
+ * next page first and leaves the decoding to the next loop turn, so the
+ * request is on the wire (curl starts transfers from the loop) while this
+ * page is decoded: the server works on page k+1 while we store page k. */
+typedef struct PendingPage {
+	json_t *items;
+	bool nodes;
+	bool last;               /* the list's final page: loaded once stored */
+	unsigned gen;            /* s->gen when received; a reload bumps it */
+	struct PendingPage *next;
+} PendingPage;
+
 /* One session_refresh_allocation request in flight. */
 typedef struct Refresh {
 	struct Session *s;
@@ -75,10 +87,29 @@ struct Session {
 	int stream_backoff_ms;
 	Refresh *refreshes;
 	unsigned long long applied;
+
+	PendingPage *pend_head, *pend_tail;
+	uv_timer_t *decode_timer;
+	unsigned gen;
 };
 
 static void run_step(Session *s);
 static void stream_connect(Session *s);
+
+/* The HTTP client, made on first use: curl's start-up (TLS library and all)
+ * then happens after the console's first frame, not before it. */
+static Api *sapi(Session *s)
+{
+	if (!s->api) {
+		ApiConfig cfg = {
+			.base_url = s->target.api_url ? s->target.api_url : "http://localhost",
+			.unix_socket = s->target.unix_socket,
+			.token = s->target.token,
+		};
+		s->api = api_new(s->loop, &cfg);
+	}
+	return s->api;
+}
 
 /* ---- target resolution -------------------------------------------------- */
 
@@ -474,6 +505,51 @@ static int put_items(Session *s, json_t *items, bool nodes, char *why, size_t wh
 	return bad;
 }
 
+static void pending_drop(Session *s)
+{
+	while (s->pend_head) {
+		PendingPage *p = s->pend_head;
+		s->pend_head = p->next;
+		json_decref(p->items);
+		free(p);
+	}
+	s->pend_tail = NULL;
+}
+
+/* Stores the pages on_page queued, in order. */
+static void on_decode_timer(uv_timer_t *t)
+{
+	Session *s = t->data;
+	while (s->pend_head) {
+		PendingPage *p = s->pend_head;
+		s->pend_head = p->next;
+		if (!s->pend_head)
+			s->pend_tail = NULL;
+		char why[200] = "";
+		int bad = put_items(s, p->items, p->nodes, why, sizeof why);
+		/* A reload since this page arrived starts over: it is not "the last". */
+		if (p->last && p->gen == s->gen) {
+			if (p->nodes)
+				s->nodes_loaded = true;
+			else
+				s->allocs_loaded = true;
+		}
+		bool nodes = p->nodes;
+		json_decref(p->items);
+		free(p);
+		if (s->stopped)
+			continue;
+		settle(s); /* "loading: N allocations" as pages come in, then "live" */
+		if (bad) {
+			/* Say it, but keep the rest of the fleet: one bad row is not an outage. */
+			char was[sizeof s->message];
+			snprintf(was, sizeof was, "%s", s->message);
+			set_state(s, s->state, "%s; skipped %d malformed %s: %s", was, bad,
+			          nodes ? "nodes" : "rows", why);
+		}
+	}
+}
+
 static void on_page(void *ud, const ApiResponse *r)
 {
 	Session *s = ud;
@@ -500,31 +576,27 @@ static void on_page(void *ud, const ApiResponse *r)
 		if (!s->stream_up)
 			stream_connect(s);
 	}
-	char why[200] = "";
-	int bad = put_items(s, items, nodes, why, sizeof why);
 	s->pages++;
 	free(s->cursor);
 	s->cursor = json_is_string(next) && json_string_length(next) > 0
 	          ? xstrndup(json_string_value(next), QD_MIN(json_string_length(next), (size_t)4096))
 	          : NULL;
-	if (!s->cursor) {
-		if (nodes) {
-			s->nodes_loaded = true;
-			s->step = STEP_NONE;
-		} else {
-			s->allocs_loaded = true;
-			s->step = STEP_NODES;
-		}
-	}
-	settle(s); /* "loading: N allocations" as pages come in, then "live" */
-	if (bad) {
-		/* Say it, but keep the rest of the fleet: one bad row is not an outage. */
-		char was[sizeof s->message];
-		snprintf(was, sizeof was, "%s", s->message);
-		set_state(s, s->state, "%s; skipped %d malformed %s: %s", was, bad,
-		          nodes ? "nodes" : "rows", why);
-	}
+	PendingPage *p = xcalloc(1, sizeof *p);
+	p->items = json_incref(items);
+	p->nodes = nodes;
+	p->last = !s->cursor;
+	p->gen = s->gen;
+	if (s->pend_tail)
+		s->pend_tail->next = p;
+	else
+		s->pend_head = p;
+	s->pend_tail = p;
+	if (!s->cursor)
+		s->step = nodes ? STEP_NONE : STEP_NODES;
+	/* The next request first: curl's timer for it is armed before ours, so
+	 * the request goes out on the next loop turn ahead of the decoding. */
 	run_step(s);
+	uv_timer_start(s->decode_timer, on_decode_timer, 0, 0);
 }
 
 static void run_step(Session *s)
@@ -540,7 +612,7 @@ static void run_step(Session *s)
 		local_ensure(s->local);
 		return;
 	case STEP_ME:
-		s->req = api_request(s->api, "GET", "/api/v1/me", NULL, on_me, s);
+		s->req = api_request(sapi(s), "GET", "/api/v1/me", NULL, on_me, s);
 		return;
 	case STEP_PAGE:
 	case STEP_NODES:
@@ -553,7 +625,7 @@ static void run_step(Session *s)
 		} else {
 			snprintf(path, sizeof path, "%s?limit=%d", base, PAGE_LIMIT);
 		}
-		s->req = api_request(s->api, "GET", path, NULL, on_page, s);
+		s->req = api_request(sapi(s), "GET", path, NULL, on_page, s);
 		return;
 	}
 }
@@ -576,7 +648,7 @@ static void on_local_ready(void *ud, bool ok, const char *token, const char *mes
 	s->target.started_local = s->target.started_local || local_spawned(s->local);
 	free_secret(&s->target.token);
 	s->target.token = xstrdup(token);
-	api_set_token(s->api, token);
+	api_set_token(sapi(s), token);
 	if (s->es)
 		events_set_token(s->es, token);
 	if (s->step == STEP_LOCAL) {
@@ -662,6 +734,8 @@ static void stream_retry(Session *s, const char *why)
 static void reload_all(Session *s)
 {
 	/* Too far behind for the stream: read everything again from page one. */
+	s->gen++;
+	pending_drop(s);
 	s->allocs_loaded = s->nodes_loaded = false;
 	free(s->cursor);
 	s->cursor = NULL;
@@ -776,7 +850,7 @@ static void refresh_start(Session *s, const char *path, bool is_task)
 	if (s->refreshes)
 		s->refreshes->prev = f;
 	s->refreshes = f;
-	f->req = api_request(s->api, "GET", path, NULL, on_refresh, f);
+	f->req = api_request(sapi(s), "GET", path, NULL, on_refresh, f);
 }
 
 void session_refresh_allocation(Session *s, const char *alloc_id)
@@ -810,12 +884,9 @@ Session *session_new(uv_loop_t *loop, const SessionTarget *target, Store *store,
 	s->target.token = target->token ? xstrdup(target->token) : NULL;
 	s->target.local = target->local;
 	s->target.started_local = false;
-	ApiConfig cfg = {
-		.base_url = s->target.api_url ? s->target.api_url : "http://localhost",
-		.unix_socket = s->target.unix_socket,
-		.token = s->target.token,
-	};
-	s->api = api_new(loop, &cfg);
+	s->decode_timer = xcalloc(1, sizeof *s->decode_timer);
+	uv_timer_init(loop, s->decode_timer);
+	s->decode_timer->data = s;
 	s->rest_timer = xcalloc(1, sizeof *s->rest_timer);
 	uv_timer_init(loop, s->rest_timer);
 	s->rest_timer->data = s;
@@ -860,6 +931,9 @@ void session_free(Session **sp)
 	uv_close((uv_handle_t *)s->rest_timer, on_timer_closed);
 	uv_timer_stop(s->stream_timer);
 	uv_close((uv_handle_t *)s->stream_timer, on_timer_closed);
+	pending_drop(s);
+	uv_timer_stop(s->decode_timer);
+	uv_close((uv_handle_t *)s->decode_timer, on_timer_closed);
 	profile_done(&s->profile);
 	free(s->cursor);
 	session_target_done(&s->target);
@@ -888,7 +962,7 @@ const SessionTarget *session_target(const Session *s)
 
 Api *session_api(Session *s)
 {
-	return s->api;
+	return sapi(s);
 }
 
 unsigned long long session_events_applied(const Session *s)

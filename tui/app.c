@@ -1097,7 +1097,7 @@ static bool locale_is_utf8(void)
 
 int app_run(const AppOptions *opt)
 {
-	setlocale(LC_ALL, "");
+	/* main() has called setlocale(LC_ALL, "") already. */
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
 		fprintf(stderr, "qdeck: the console needs a terminal; for scripts use a verb (qdeck --help)\n");
 		return 2;
@@ -1163,8 +1163,12 @@ int app_run(const AppOptions *opt)
 		app->in_poll_active = true;
 	}
 
-	load_keys(app);
+	/* The first frame goes out now, before anything slow: the key file, and
+	 * the HTTP client's start-up in session_start. The rest streams in. */
 	workbench_open(app);
+	app->dirty = true;
+	draw_frame_now(app);
+	load_keys(app);
 	session_start(app->session);
 	app_invalidate(app);
 
