@@ -1046,7 +1046,7 @@ static void nd_draw(Widget *w)
 	if (n) {
 		nodes_state_text(n->state, ascii, st, sizeof st);
 		snprintf(title, sizeof title, " Node %s %s %s %s %s %s %s", n->name, sep, n->id, sep, st, sep,
-		         d->req ? "sending..." : n->scheduling ? "scheduling on" : "scheduling off");
+		         d->req ? (ascii ? "sending..." : "sending…") : n->scheduling ? "scheduling on" : "scheduling off");
 	} else {
 		snprintf(title, sizeof title, " Node %s", d->id);
 	}
