@@ -197,7 +197,7 @@ static void test_unfiltered_pages_match(void **state)
 	f.limit = 97;
 	assert_true(same_walk(fx, &fx->dev, f, false) >= 3);
 	f.limit = 0; /* the default */
-	same_page(fx, &fx->ops, &f, true);
+	free(same_page(fx, &fx->ops, &f, true));
 }
 
 static void test_filtered_pages_match(void **state)
@@ -219,7 +219,7 @@ static void test_filtered_pages_match(void **state)
 	same_walk(fx, &fx->ops, f, true);
 	f = (AllocFilter){.actionable = -1, .archived = -1, .limit = 1,
 	                  .state_mask = 1u << ALLOC_RELEASE_FAILED};
-	same_page(fx, &fx->ops, &f, true);
+	free(same_page(fx, &fx->ops, &f, true));
 }
 
 /* The doctored rows are really on the first page, so the test exercises them. */
