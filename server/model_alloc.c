@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "common/util.h"
+#include "server/jsonout.h"
 
 #define ALLOC_SELECT                                                                              \
 	"SELECT a.id, a.name, a.org_id, a.project_id, p.name, a.owner_id, u.name, a.state,"        \
@@ -478,34 +479,13 @@ json_t *model_allocations(Db *db, const Principal *p, const AllocFilter *f, bool
  * jansson values per 500-row page, then walking and freeing them, was most of
  * a page's time. Keys appear in row_json's order; strings get jansson's
  * treatment (invalid UTF-8 becomes what col_str makes of it, and the escapes
- * are json_dumps's). tests/unit/test_list_json.c holds the two paths equal. */
-typedef struct {
-	char *p;
-	size_t len, cap;
-} Out;
-
-static void out_reserve(Out *o, size_t extra)
-{
-	if (o->len + extra <= o->cap)
-		return;
-	size_t cap = o->cap ? o->cap * 2 : 4096;
-	while (cap < o->len + extra)
-		cap *= 2;
-	o->p = xrealloc(o->p, cap);
-	o->cap = cap;
-}
-
-static inline void out_raw(Out *o, const char *s, size_t n)
-{
-	out_reserve(o, n);
-	memcpy(o->p + o->len, s, n);
-	o->len += n;
-}
+ * are json_dumps's) through the same writer, server/jsonout.c.
+ * tests/unit/test_list_json.c holds the two paths equal. */
 
 /* s must be a string literal (sizeof of anything else is a pointer's). */
-#define OUT_LIT(o, s) out_raw((o), "" s, sizeof(s) - 1)
+#define OUT_LIT(o, s) jsonout_raw((o), "" s, sizeof(s) - 1)
 
-static void out_i64(Out *o, int64_t v)
+static void out_i64(JsonOut *o, int64_t v)
 {
 	char b[24];
 	int i = (int)sizeof b;
@@ -516,40 +496,7 @@ static void out_i64(Out *o, int64_t v)
 	} while (u);
 	if (v < 0)
 		b[--i] = '-';
-	out_raw(o, b + i, sizeof b - (size_t)i);
-}
-
-/* A JSON string of n bytes that the caller knows is valid UTF-8. */
-static void out_str_valid(Out *o, const char *s, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	out_reserve(o, n + 2);
-	o->p[o->len++] = '"';
-	size_t start = 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		if (ch >= 0x20 && ch != '"' && ch != '\\')
-			continue;
-		out_raw(o, s + start, i - start);
-		char esc[6] = {'\\', 0, 0, 0, 0, 0};
-		size_t en = 2;
-		switch (ch) {
-		case '"': esc[1] = '"'; break;
-		case '\\': esc[1] = '\\'; break;
-		case '\n': esc[1] = 'n'; break;
-		case '\r': esc[1] = 'r'; break;
-		case '\t': esc[1] = 't'; break;
-		case '\b': esc[1] = 'b'; break;
-		case '\f': esc[1] = 'f'; break;
-		default:
-			esc[1] = 'u', esc[2] = '0', esc[3] = '0', esc[4] = hex[ch >> 4], esc[5] = hex[ch & 15];
-			en = 6;
-		}
-		out_raw(o, esc, en);
-		start = i + 1;
-	}
-	out_raw(o, s + start, n - start);
-	out_raw(o, "\"", 1);
+	jsonout_raw(o, b + i, sizeof b - (size_t)i);
 }
 
 /* Whether jansson would take these bytes as a string. ASCII (nearly every
@@ -567,7 +514,7 @@ static bool utf8_ok(const char *s, size_t n)
 }
 
 /* What col_str() makes of a column: null, the text, or "" for bad UTF-8. */
-static void out_col(Out *o, sqlite3_stmt *st, int i)
+static void out_col(JsonOut *o, sqlite3_stmt *st, int i)
 {
 	const char *s = (const char *)sqlite3_column_text(st, i);
 	if (!s) {
@@ -576,12 +523,12 @@ static void out_col(Out *o, sqlite3_stmt *st, int i)
 	}
 	size_t n = (size_t)sqlite3_column_bytes(st, i);
 	if (utf8_ok(s, n))
-		out_str_valid(o, s, n);
+		jsonout_string(o, s, n);
 	else
 		OUT_LIT(o, "\"\"");
 }
 
-static void out_time(Out *o, int64_t ms)
+static void out_time(JsonOut *o, int64_t ms)
 {
 	if (ms <= 0) {
 		OUT_LIT(o, "null");
@@ -589,10 +536,10 @@ static void out_time(Out *o, int64_t ms)
 	}
 	char buf[32];
 	db_time_format(ms, buf);
-	out_str_valid(o, buf, strlen(buf));
+	jsonout_string(o, buf, strlen(buf));
 }
 
-static void out_bool(Out *o, bool b)
+static void out_bool(JsonOut *o, bool b)
 {
 	if (b)
 		OUT_LIT(o, "true");
@@ -601,7 +548,7 @@ static void out_bool(Out *o, bool b)
 }
 
 /* id_name()'s object, left open when more members follow (close = false). */
-static bool out_id_name(Out *o, sqlite3_stmt *st, int id, int name, bool close)
+static bool out_id_name(JsonOut *o, sqlite3_stmt *st, int id, int name, bool close)
 {
 	if (sqlite3_column_type(st, id) == SQLITE_NULL) {
 		OUT_LIT(o, "null");
@@ -616,7 +563,7 @@ static bool out_id_name(Out *o, sqlite3_stmt *st, int id, int name, bool close)
 	return true;
 }
 
-static void out_reason(Out *o, sqlite3_stmt *st, int code, int msg)
+static void out_reason(JsonOut *o, sqlite3_stmt *st, int code, int msg)
 {
 	if (sqlite3_column_type(st, code) == SQLITE_NULL) {
 		OUT_LIT(o, "null");
@@ -629,7 +576,7 @@ static void out_reason(Out *o, sqlite3_stmt *st, int code, int msg)
 	OUT_LIT(o, "}");
 }
 
-static void out_storage(Db *db, Out *o, const char *alloc_id)
+static void out_storage(Db *db, JsonOut *o, const char *alloc_id)
 {
 	OUT_LIT(o, "[");
 	sqlite3_stmt *st = db_prep(db, "SELECT id, name, mount_path, size_gb, persistent FROM volumes"
@@ -657,7 +604,7 @@ static void out_storage(Db *db, Out *o, const char *alloc_id)
 }
 
 /* keys_json(): empty pieces and pieces jansson refuses are left out. */
-static void out_keys(Out *o, const char *csv)
+static void out_keys(JsonOut *o, const char *csv)
 {
 	OUT_LIT(o, "[");
 	bool first = true;
@@ -668,7 +615,7 @@ static void out_keys(Out *o, const char *csv)
 			if (!first)
 				OUT_LIT(o, ",");
 			first = false;
-			out_str_valid(o, csv, n);
+			jsonout_string(o, csv, n);
 		}
 		csv = comma ? comma + 1 : NULL;
 	}
@@ -676,7 +623,7 @@ static void out_keys(Out *o, const char *csv)
 }
 
 /* A member json_string() would refuse is one row_json never sets: leave it out. */
-static void out_member_cstr(Out *o, bool *first, const char *key, const char *s)
+static void out_member_cstr(JsonOut *o, bool *first, const char *key, const char *s)
 {
 	size_t n = strlen(s);
 	if (!utf8_ok(s, n))
@@ -684,13 +631,13 @@ static void out_member_cstr(Out *o, bool *first, const char *key, const char *s)
 	if (!*first)
 		OUT_LIT(o, ",");
 	*first = false;
-	out_str_valid(o, key, strlen(key));
+	jsonout_string(o, key, strlen(key));
 	OUT_LIT(o, ":");
-	out_str_valid(o, s, n);
+	jsonout_string(o, s, n);
 }
 
 /* row_json(), as text. */
-static void out_row(Db *db, Out *o, sqlite3_stmt *st, int64_t now)
+static void out_row(Db *db, JsonOut *o, sqlite3_stmt *st, int64_t now)
 {
 	const char *id = (const char *)sqlite3_column_text(st, C_ID);
 	const char *state_name = (const char *)sqlite3_column_text(st, C_STATE);
@@ -794,7 +741,7 @@ static void out_row(Db *db, Out *o, sqlite3_stmt *st, int64_t now)
 	out_bool(o, act.is_actionable);
 	OUT_LIT(o, ",\"action_required\":");
 	if (act.action_required)
-		out_str_valid(o, act.action_required, strlen(act.action_required));
+		jsonout_string(o, act.action_required, strlen(act.action_required));
 	else
 		OUT_LIT(o, "null");
 	OUT_LIT(o, ",\"actionable_until\":");
@@ -813,7 +760,8 @@ char *model_allocations_text(Db *db, const Principal *p, const AllocFilter *f, b
 	ListQuery lq;
 	if (!list_open(db, p, f, admin_scope, &lq, err))
 		return NULL;
-	Out o = {.p = xmalloc(list_text_hint), .len = 0, .cap = list_text_hint};
+	JsonOut o;
+	jsonout_init(&o, list_text_hint);
 	OUT_LIT(&o, "{\"items\":[");
 	int n = 0;
 	int64_t last_created = 0;
@@ -838,13 +786,13 @@ char *model_allocations_text(Db *db, const Principal *p, const AllocFilter *f, b
 	}
 	OUT_LIT(&o, "],\"next_cursor\":");
 	if (next)
-		out_str_valid(&o, next, strlen(next));
+		jsonout_string(&o, next, strlen(next));
 	else
 		OUT_LIT(&o, "null");
 	OUT_LIT(&o, ",\"as_of_event_id\":");
 	out_i64(&o, lq.as_of);
 	OUT_LIT(&o, "}");
-	out_raw(&o, "", 1); /* NUL, not counted */
+	jsonout_raw(&o, "", 1); /* NUL, not counted */
 	o.len--;
 	if (o.cap > list_text_hint)
 		list_text_hint = o.cap;

@@ -1,6 +1,7 @@
 /* routes — exact method + path matching, auth, rate limiting, validation, and
  * the call into the model for every v1 endpoint. See routes.h. */
 #include "server/routes.h"
+#include "server/jsonout.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -598,65 +599,6 @@ bool routes_authenticate(Routes *r, const char *authorization, Principal *out)
 
 /* --- the request ------------------------------------------------------------ */
 
-/* A compact JSON writer for the response path: jansson's own dumper goes
- * through a callback per token and took a third of a 500-row page's time. The
- * output is what json_dumps(JSON_COMPACT) writes; jansson strings are valid
- * UTF-8 already, so only '"', '\\' and control characters need escapes. */
-typedef struct {
-	char *p;
-	size_t len, cap;
-} JsonOut;
-
-static void out_grow(JsonOut *o, size_t extra)
-{
-	if (o->len + extra <= o->cap)
-		return;
-	size_t cap = o->cap * 2;
-	while (cap < o->len + extra)
-		cap *= 2;
-	o->p = xrealloc(o->p, cap);
-	o->cap = cap;
-}
-
-static void out_raw(JsonOut *o, const char *s, size_t n)
-{
-	out_grow(o, n);
-	memcpy(o->p + o->len, s, n);
-	o->len += n;
-}
-
-static void out_string(JsonOut *o, const char *s, size_t n)
-{
-	static const char hex[] = "0123456789abcdef";
-	out_grow(o, n + 2);
-	o->p[o->len++] = '"';
-	size_t start = 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		if (ch >= 0x20 && ch != '"' && ch != '\\')
-			continue;
-		out_raw(o, s + start, i - start);
-		char esc[6] = {'\\', 0, 0, 0, 0, 0};
-		size_t en = 2;
-		switch (ch) {
-		case '"': esc[1] = '"'; break;
-		case '\\': esc[1] = '\\'; break;
-		case '\n': esc[1] = 'n'; break;
-		case '\r': esc[1] = 'r'; break;
-		case '\t': esc[1] = 't'; break;
-		case '\b': esc[1] = 'b'; break;
-		case '\f': esc[1] = 'f'; break;
-		default:
-			esc[1] = 'u', esc[2] = '0', esc[3] = '0', esc[4] = hex[ch >> 4], esc[5] = hex[ch & 15];
-			en = 6;
-		}
-		out_raw(o, esc, en);
-		start = i + 1;
-	}
-	out_raw(o, s + start, n - start);
-	out_raw(o, "\"", 1);
-}
-
 static void out_value(JsonOut *o, json_t *j)
 {
 	char num[40];
@@ -665,51 +607,51 @@ static void out_value(JsonOut *o, json_t *j)
 		const char *k;
 		json_t *v;
 		bool first = true;
-		out_raw(o, "{", 1);
+		jsonout_raw(o, "{", 1);
 		json_object_foreach(j, k, v) {
 			if (!first)
-				out_raw(o, ",", 1);
+				jsonout_raw(o, ",", 1);
 			first = false;
-			out_string(o, k, strlen(k));
-			out_raw(o, ":", 1);
+			jsonout_string(o, k, strlen(k));
+			jsonout_raw(o, ":", 1);
 			out_value(o, v);
 		}
-		out_raw(o, "}", 1);
+		jsonout_raw(o, "}", 1);
 		break;
 	}
 	case JSON_ARRAY: {
 		size_t i;
 		json_t *v;
-		out_raw(o, "[", 1);
+		jsonout_raw(o, "[", 1);
 		json_array_foreach(j, i, v) {
 			if (i)
-				out_raw(o, ",", 1);
+				jsonout_raw(o, ",", 1);
 			out_value(o, v);
 		}
-		out_raw(o, "]", 1);
+		jsonout_raw(o, "]", 1);
 		break;
 	}
 	case JSON_STRING:
-		out_string(o, json_string_value(j), json_string_length(j));
+		jsonout_string(o, json_string_value(j), json_string_length(j));
 		break;
 	case JSON_INTEGER:
-		out_raw(o, num, (size_t)snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(j)));
+		jsonout_raw(o, num, (size_t)snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(j)));
 		break;
 	case JSON_REAL: {
 		int n = snprintf(num, sizeof num, "%.17g", json_real_value(j));
 		if (!strpbrk(num, ".eE"))
 			n += snprintf(num + n, sizeof num - (size_t)n, ".0");
-		out_raw(o, num, (size_t)n);
+		jsonout_raw(o, num, (size_t)n);
 		break;
 	}
 	case JSON_TRUE:
-		out_raw(o, "true", 4);
+		jsonout_raw(o, "true", 4);
 		break;
 	case JSON_FALSE:
-		out_raw(o, "false", 5);
+		jsonout_raw(o, "false", 5);
 		break;
 	case JSON_NULL:
-		out_raw(o, "null", 4);
+		jsonout_raw(o, "null", 4);
 		break;
 	}
 }
@@ -718,9 +660,10 @@ static void out_value(JsonOut *o, json_t *j)
  * is ~0.5 MB) so a page is written without regrowing. */
 static void respond_json(Routes *r, RouteResponse *resp, int status, json_t *j)
 {
-	JsonOut o = {.p = xmalloc(r->dump_hint), .len = 0, .cap = r->dump_hint};
+	JsonOut o;
+	jsonout_init(&o, r->dump_hint);
 	out_value(&o, j);
-	out_raw(&o, "", 1); /* NUL, not counted */
+	jsonout_raw(&o, "", 1); /* NUL, not counted */
 	o.len--;
 	if (o.cap > r->dump_hint)
 		r->dump_hint = o.cap;
