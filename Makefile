@@ -5,7 +5,8 @@
 #   make bench    benchmarks that print figures
 #   make install  PREFIX=/usr/local DESTDIR=
 #
-# `deps` is the only place packages are installed; every build target depends on it.
+# `deps` (and `bench-deps`, for the terminals bench_term compares against) are the
+# only places packages are installed; every build target depends on `deps`.
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -70,13 +71,16 @@ LIBTEST    := $(BUILD)/libqdtest.a
 
 BINS := $(BINDIR)/qdeck $(BINDIR)/qdeckd
 
-.PHONY: all deps run check test-unit test-api test-screen bench install clean fuzz screenshots
+.PHONY: all deps bench-deps run check test-unit test-api test-screen bench install clean fuzz screenshots
 all: deps $(BINS)
 
 # --- packages ------------------------------------------------------------------
 # Installs only what is missing; a no-op (one dpkg-query) when everything is there.
-deps:
-	@missing=""; for p in $(DEB_PKGS); do \
+# `make bench` also wants the terminals it compares the pane against.
+BENCH_PKGS := tmux dvtm
+
+define install_missing
+	@missing=""; for p in $(1); do \
 	  dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -85,6 +89,12 @@ deps:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing \
 	    || { echo "make deps: apt-get failed; install these Debian packages by hand:$$missing" >&2; exit 1; }; \
 	fi
+endef
+
+deps:
+	$(call install_missing,$(DEB_PKGS))
+bench-deps: deps
+	$(call install_missing,$(BENCH_PKGS))
 
 # --- build ---------------------------------------------------------------------
 $(BUILD)/%.o: %.c | deps
@@ -154,7 +164,7 @@ screenshots: all $(SCREEN_BIN)
 	@QDECK_BIN=$(abspath $(BINDIR))/qdeck QDECKD_BIN=$(abspath $(BINDIR))/qdeckd QD_SCREENSHOTS=$(CURDIR)/screenshots \
 	  sh tests/run-tests $(SCREEN_BIN)
 
-bench: all $(BENCH_BIN)
+bench: all bench-deps $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do echo "== $$b"; QDECK_BIN=$(abspath $(BINDIR))/qdeck QDECKD_BIN=$(abspath $(BINDIR))/qdeckd $$b || exit 1; done
 
 # Each fuzz target links only the code it exercises.
