@@ -18,6 +18,7 @@
 
 #include "common/sanitize.h"
 #include "common/util.h"
+#include "net/resolve.h"
 
 #define CONNECT_TIMEOUT_MS 10000
 
@@ -34,6 +35,8 @@ struct EventStream {
 	bool tls;
 	char *host, *path_prefix, *address, *token;
 	int port;
+	Resolve *resolving;       /* host name lookup before the connect */
+	char path[512];           /* of the attempt being made */
 	QdBuf msg;                /* fragments of the message being received */
 	bool msg_oversize;
 	int close_code;
@@ -269,6 +272,7 @@ static void timer_fire(uv_timer_t *t)
 	EventStream *es = t->data;
 	if (es->connected || es->reported)
 		return;
+	resolve_cancel(&es->resolving);
 	detach(es, true);
 	report(es, false, 0, "event stream: timed out connecting");
 }
@@ -349,6 +353,7 @@ void events_free(EventStream **esp)
 	EventStream *es = *esp;
 	*esp = NULL;
 	es->reported = true; /* no callbacks from here on */
+	resolve_cancel(&es->resolving);
 	detach(es, false);
 	uv_timer_stop(es->timer);
 	uv_close((uv_handle_t *)es->timer, on_timer_closed);
@@ -385,24 +390,14 @@ void events_set_token(EventStream *es, const char *token)
 	es->token = token ? xstrdup(token) : NULL;
 }
 
-int events_connect(EventStream *es, int64_t since, char *errbuf, size_t errsz)
+static int connect_to(EventStream *es, const char *address, char *errbuf, size_t errsz)
 {
-	detach(es, true);
-	es->reported = false;
-	es->close_code = 0;
-	es->close_reason[0] = '\0';
-	if (since < 0)
-		since = 0;
-	char path[512];
-	snprintf(path, sizeof path, "%s/api/v1/events/stream?since=%lld", es->path_prefix,
-	         (long long)since);
-
 	struct lws_client_connect_info ci;
 	memset(&ci, 0, sizeof ci);
 	ci.context = es->ctx;
-	ci.address = es->address;
+	ci.address = address;
 	ci.port = es->port;
-	ci.path = path;
+	ci.path = es->path;
 	ci.host = es->host;
 	ci.origin = es->host;
 	ci.protocol = "qd-events";
@@ -411,7 +406,6 @@ int events_connect(EventStream *es, int64_t since, char *errbuf, size_t errsz)
 	ci.opaque_user_data = es;
 	ci.retry_and_idle_policy = &retry_policy;
 	ci.pwsi = &es->wsi;
-	uv_timer_start(es->timer, timer_fire, CONNECT_TIMEOUT_MS, 0);
 	es->connecting = true;
 	struct lws *w = lws_client_connect_via_info(&ci);
 	es->connecting = false;
@@ -422,7 +416,7 @@ int events_connect(EventStream *es, int64_t since, char *errbuf, size_t errsz)
 		es->reported = true;
 		uv_timer_stop(es->timer);
 		snprintf(errbuf, errsz, "event stream: cannot connect to %s",
-		         es->address[0] == '+' ? es->address + 1 : es->address);
+		         address[0] == '+' ? address + 1 : address);
 		return -1;
 	}
 	/* Arms lws' own timers set from outside a callback (see ARCHITECTURE.md). */
@@ -430,9 +424,54 @@ int events_connect(EventStream *es, int64_t since, char *errbuf, size_t errsz)
 	return 0;
 }
 
+static void on_resolved(void *ud, const char *numeric, const char *err)
+{
+	EventStream *es = ud;
+	char why[320];
+
+	es->resolving = NULL;
+	if (es->reported)
+		return; /* timed out meanwhile */
+	if (!numeric) {
+		snprintf(why, sizeof why, "event stream: %s", err);
+		report(es, false, 0, why);
+		return;
+	}
+	if (connect_to(es, numeric, why, sizeof why) < 0) {
+		es->reported = false; /* connect_to marked it; this is the one report */
+		report(es, false, 0, why);
+	}
+}
+
+int events_connect(EventStream *es, int64_t since, char *errbuf, size_t errsz)
+{
+	detach(es, true);
+	resolve_cancel(&es->resolving);
+	es->reported = false;
+	es->close_code = 0;
+	es->close_reason[0] = '\0';
+	if (since < 0)
+		since = 0;
+	snprintf(es->path, sizeof es->path, "%s/api/v1/events/stream?since=%lld", es->path_prefix,
+	         (long long)since);
+	uv_timer_start(es->timer, timer_fire, CONNECT_TIMEOUT_MS, 0);
+	if (es->address[0] == '+' || resolve_is_literal(es->address))
+		return connect_to(es, es->address, errbuf, errsz);
+	/* A name: look it up off the loop thread; the outcome comes through
+	 * EventsState like any other failure. */
+	es->resolving = resolve_start(es->loop, es->address, on_resolved, es, errbuf, errsz);
+	if (!es->resolving) {
+		es->reported = true;
+		uv_timer_stop(es->timer);
+		return -1;
+	}
+	return 0;
+}
+
 void events_disconnect(EventStream *es)
 {
 	es->reported = true;
+	resolve_cancel(&es->resolving);
 	uv_timer_stop(es->timer);
 	if (es->in_cb)
 		es->drop = true; /* the callback we are inside returns -1 */

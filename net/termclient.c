@@ -8,6 +8,7 @@
 
 #include "common/sanitize.h"
 #include "common/util.h"
+#include "net/resolve.h"
 
 #define STDIN_QUEUE_MAX (1024 * 1024)
 
@@ -29,6 +30,11 @@ struct TermClient {
 	bool reported;    /* the final state was delivered */
 	int http_status;
 	char why[160];
+	/* Where to connect; a host name is looked up first (resolve.h). */
+	Resolve *resolving;
+	char *host, *path, *unix_addr;
+	int port;
+	bool tls;
 };
 
 static struct {
@@ -38,6 +44,10 @@ static struct {
 
 static void client_free(TermClient *c)
 {
+	resolve_cancel(&c->resolving);
+	free(c->host);
+	free(c->path);
+	free(c->unix_addr);
 	if (c->token) {
 		explicit_bzero(c->token, strlen(c->token));
 		free(c->token);
@@ -305,12 +315,47 @@ void termclient_reap(void)
 	g.ctx = NULL;
 }
 
+/* -1 when lws refused to start (c may be gone then: see report_end). */
+static int client_connect(TermClient *c, const char *address)
+{
+	struct lws_client_connect_info ci;
+
+	memset(&ci, 0, sizeof(ci));
+	ci.context = g.ctx;
+	ci.address = address;
+	ci.port = c->unix_addr ? 0 : c->port;
+	ci.host = c->unix_addr ? "localhost" : c->host;
+	ci.origin = ci.host;
+	ci.ssl_connection = c->tls && !c->unix_addr ? LCCSCF_USE_SSL : 0;
+	ci.path = c->path;
+	ci.protocol = TERMPROTO_SUBPROTOCOL;
+	ci.local_protocol_name = TERMPROTO_SUBPROTOCOL;
+	ci.opaque_user_data = c;
+	ci.pwsi = &c->wsi;
+	return lws_client_connect_via_info(&ci) ? 0 : -1;
+}
+
+static void on_resolved(void *ud, const char *numeric, const char *err)
+{
+	TermClient *c = ud;
+
+	c->resolving = NULL;
+	if (!numeric) {
+		set_why(c, "%s", err);
+		report_end(c, TERMCLIENT_LOST);
+		return;
+	}
+	if (client_connect(c, numeric) < 0 && !c->reported) {
+		set_why(c, "cannot start the terminal connection to %s", numeric);
+		report_end(c, TERMCLIENT_LOST);
+	}
+}
+
 TermClient *termclient_open(const TermClientConfig *cfg, const TermClientCallbacks *cb, void *ud,
                             char *errbuf, size_t errsz)
 {
-	struct lws_client_connect_info ci;
 	const char *prot, *ads, *path;
-	char *url, *fullpath, *addr = NULL;
+	char *url;
 	int port;
 	bool tls;
 	TermClient *c;
@@ -347,41 +392,31 @@ TermClient *termclient_open(const TermClientConfig *cfg, const TermClientCallbac
 	c->rx_channel = -1;
 	c->state = TERMCLIENT_CONNECTING;
 	qdbuf_init(&c->out);
+	c->host = xstrdup(ads);
+	c->path = xasprintf("/%s", path);
+	c->port = port;
+	c->tls = tls;
+	free(url);
+	if (cfg->unix_socket)
+		c->unix_addr = xasprintf("+%s", cfg->unix_socket);
 
-	fullpath = xasprintf("/%s", path);
-	memset(&ci, 0, sizeof(ci));
-	ci.context = g.ctx;
-	if (cfg->unix_socket) {
-		addr = xasprintf("+%s", cfg->unix_socket);
-		ci.address = addr;
-		ci.port = 0;
-		ci.host = "localhost";
-	} else {
-		ci.address = ads;
-		ci.port = port;
-		ci.host = ads;
-		if (tls)
-			ci.ssl_connection = LCCSCF_USE_SSL;
+	if (!c->unix_addr && !resolve_is_literal(c->host)) {
+		/* A name: look it up off the loop thread; a failure arrives as a
+		 * LOST state like any other. */
+		c->resolving = resolve_start(g.loop, c->host, on_resolved, c, errbuf, errsz);
+		if (!c->resolving) {
+			client_free(c);
+			return NULL;
+		}
+		return c;
 	}
-	ci.origin = ci.host;
-	ci.path = fullpath;
-	ci.protocol = TERMPROTO_SUBPROTOCOL;
-	ci.local_protocol_name = TERMPROTO_SUBPROTOCOL;
-	ci.opaque_user_data = c;
-	ci.pwsi = &c->wsi;
-	if (!lws_client_connect_via_info(&ci)) {
+	if (client_connect(c, c->unix_addr ? c->unix_addr : c->host) < 0) {
 		/* lws may already have reported CONNECTION_ERROR through the callback. */
-		free(url);
-		free(fullpath);
-		free(addr);
 		snprintf(errbuf, errsz, "cannot start the terminal connection");
 		if (!c->reported)
 			client_free(c);
 		return NULL;
 	}
-	free(url);
-	free(fullpath);
-	free(addr);
 	return c;
 }
 

@@ -379,7 +379,9 @@ static void test_live_resume(void **state)
 	c.store = store_new();
 	store_listen(c.store, on_store, &c);
 	char url[64];
-	snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
+	/* A host name, not a literal: the event stream looks it up off the loop
+	 * (net/resolve.h) on every connect, including the reconnects below. */
+	snprintf(url, sizeof url, "http://localhost:%d", port);
 	c.url = url;
 	SessionTarget target = {.api_url = url, .token = token};
 	c.session = session_new(&loop, &target, c.store, on_session, &c);
