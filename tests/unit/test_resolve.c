@@ -39,15 +39,21 @@ static void on_done(void *ud, const char *numeric, const char *err)
 	snprintf(o->err, sizeof o->err, "%s", err ? err : "");
 }
 
+static Resolve *start_localhost(uv_loop_t *loop, Outcome *o)
+{
+	char err[128];
+	uv_loop_init(loop);
+	Resolve *r = resolve_start(loop, "localhost", on_done, o, err, sizeof err);
+	assert_non_null(r);
+	return r;
+}
+
 static void test_localhost_prefers_ipv4(void **state)
 {
 	(void)state;
 	uv_loop_t loop;
-	uv_loop_init(&loop);
 	Outcome o = {0};
-	char err[128];
-	Resolve *r = resolve_start(&loop, "localhost", on_done, &o, err, sizeof err);
-	assert_non_null(r);
+	start_localhost(&loop, &o);
 	assert_int_equal(o.calls, 0); /* never synchronous */
 	uv_run(&loop, UV_RUN_DEFAULT);
 	assert_int_equal(o.calls, 1);
@@ -60,11 +66,8 @@ static void test_cancel_means_no_callback(void **state)
 {
 	(void)state;
 	uv_loop_t loop;
-	uv_loop_init(&loop);
 	Outcome o = {0};
-	char err[128];
-	Resolve *r = resolve_start(&loop, "localhost", on_done, &o, err, sizeof err);
-	assert_non_null(r);
+	Resolve *r = start_localhost(&loop, &o);
 	resolve_cancel(&r);
 	assert_null(r);
 	resolve_cancel(&r); /* twice is harmless */
