@@ -1,6 +1,7 @@
 /* form — labelled text / select / checkbox fields plus Submit and Cancel. */
 #include "widgets/form.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,12 +33,82 @@ struct Form {
 	Field *f;
 	int n, cap;
 	int focus; /* 0..n-1 fields, n submit, n+1 cancel */
+	int scroll; /* first row of the fields on screen (rows: a field's line, then its error) */
 	FormOutcome outcome;
 	FormDoneFn done;
 	void *ud;
 };
 
 static const WidgetClass form_class;
+
+/* Where things go in the window. The fields scroll inside [area_y, area_y +
+ * area_h); the "more" lines use the spacer rows around them, or the frame's
+ * edges when the window is too short for spacers. */
+typedef struct {
+	int note_y;         /* -1: no room for the note */
+	int up_y, down_y;   /* rows of the "more above" / "more below" lines */
+	int area_y, area_h; /* the rows the fields scroll in */
+	int buttons_y;
+} Layout;
+
+static Layout layout(const Form *f)
+{
+	int h = f->w.win ? getmaxy(f->w.win) : 0;
+	Layout L = {.note_y = -1, .up_y = 0, .down_y = h - 1, .buttons_y = h - 2};
+	int y = 1, rows = h - 3; /* between the top edge and the buttons */
+	if (f->note && rows >= 2) /* the note, if a field still has a row */
+		L.note_y = y++, rows--;
+	if (rows >= 4) { /* spacers above and below the fields, the "more" lines in them */
+		L.up_y = y++;
+		rows -= 2;
+		L.down_y = y + rows;
+	}
+	L.area_y = y;
+	L.area_h = rows > 0 ? rows : 0;
+	return L;
+}
+
+static int field_rows(const Form *f, int i) { return f->f[i].error ? 2 : 1; }
+
+static int field_row(const Form *f, int i)
+{
+	int r = 0;
+	for (int k = 0; k < i && k < f->n; k++)
+		r += field_rows(f, k);
+	return r;
+}
+
+/* Scrolls so the focused field and its error are in view (when on a button,
+ * the fields stay where they are), within the bounds of the content. */
+static void keep_focus_visible(Form *f)
+{
+	int area = layout(f).area_h, total = field_row(f, f->n);
+	if (f->focus >= 0 && f->focus < f->n && area > 0) {
+		int a = field_row(f, f->focus), b = a + field_rows(f, f->focus);
+		if (b - a > area || a < f->scroll)
+			f->scroll = a; /* taller than the room: its label first */
+		else if (b > f->scroll + area)
+			f->scroll = b - area;
+	}
+	int max = total > area ? total - area : 0;
+	f->scroll = f->scroll > max ? max : f->scroll < 0 ? 0 : f->scroll;
+	/* the top row is always a field's first: never an error without its label */
+	for (int i = 0, r = 0; i < f->n; r += field_rows(f, i), i++)
+		if (r >= f->scroll) {
+			f->scroll = r;
+			break;
+		}
+}
+
+int form_scroll(const Form *f) { return f->scroll; }
+
+bool form_field_visible(const Form *f, int i)
+{
+	if (i < 0 || i >= f->n)
+		return false;
+	int a = field_row(f, i), b = a + field_rows(f, i);
+	return a >= f->scroll && b <= f->scroll + layout(f).area_h;
+}
 
 Form *form_new(WINDOW *win, const char *title)
 {
@@ -86,7 +157,12 @@ void form_free(Form **f)
 }
 
 Widget *form_widget(Form *f) { return &f->w; }
-void form_set_window(Form *f, WINDOW *win) { f->w.win = win; f->w.dirty = true; }
+void form_set_window(Form *f, WINDOW *win)
+{
+	f->w.win = win;
+	f->w.dirty = true;
+	keep_focus_visible(f);
+}
 int form_field_count(const Form *f) { return f->n; }
 int form_focus(const Form *f) { return f->focus; }
 FormOutcome form_outcome(const Form *f) { return f->outcome; }
@@ -217,12 +293,14 @@ void form_set_error(Form *f, int i, const char *msg)
 	if (msg)
 		f->focus = i;
 	f->w.dirty = true;
+	keep_focus_visible(f);
 }
 
 void form_set_focus(Form *f, int index)
 {
 	f->focus = index < 0 ? 0 : index > f->n + 1 ? f->n + 1 : index;
 	f->w.dirty = true;
+	keep_focus_visible(f);
 }
 
 static bool blank(const char *s)
@@ -254,9 +332,18 @@ static WidgetResult decide(Form *f, FormOutcome o)
 	return W_HANDLED | W_REDRAW | W_CLOSE;
 }
 
+static WidgetResult form_key_inner(Form *f, const KeyEvent *ev);
+
 static WidgetResult form_key(Widget *w, const KeyEvent *ev)
 {
 	Form *f = (Form *)w;
+	WidgetResult r = form_key_inner(f, ev);
+	keep_focus_visible(f); /* focus moves and errors come and go: keep it in view */
+	return r;
+}
+
+static WidgetResult form_key_inner(Form *f, const KeyEvent *ev)
+{
 	const WidgetResult redraw = W_HANDLED | W_REDRAW;
 	int k = ev->key;
 	bool raw = !ev->is_keycode;
@@ -319,6 +406,14 @@ static WidgetResult form_key(Widget *w, const KeyEvent *ev)
 	return W_HANDLED;
 }
 
+/* "↑ 2 more" / "↓ 1 more" (ASCII "^"/"v"): fields out of view that way. */
+static void draw_more(WINDOW *win, int y, int x, int cols, DrawGlyph g, int fields)
+{
+	char buf[64];
+	snprintf(buf, sizeof buf, " %s %d more ", draw_glyph(g), fields);
+	draw_text(win, y, x, cols, buf, ROLE_KEY_HINT);
+}
+
 static void form_draw(Widget *w)
 {
 	Form *f = (Form *)w;
@@ -329,17 +424,28 @@ static void form_draw(Widget *w)
 	for (int y = 0; y < h; y++)
 		draw_fill(win, y, 0, width, ROLE_DEFAULT);
 	draw_frame(win, ROLE_MODAL_BORDER, f->title);
-	int inner = width - 4, y = 1;
-	if (f->note)
-		draw_text(win, y++, 2, inner, f->note, ROLE_DIM);
-	y++;
+	keep_focus_visible(f);
+	Layout L = layout(f);
+	int inner = width - 4;
+	if (L.note_y >= 0)
+		draw_text(win, L.note_y, 2, inner, f->note, ROLE_DIM);
 	int labw = 0;
 	for (int i = 0; i < f->n; i++)
 		labw = QD_MAX(labw, sanitize_width(f->f[i].label));
 	labw = QD_MIN(labw + 2, inner / 3);
-	int cur_y = -1, cur_x = -1;
-	for (int i = 0; i < f->n && y < h - 3; i++) {
+	int cur_y = -1, cur_x = -1, above = 0, below = 0;
+	int row = 0; /* content row of the field being laid out */
+	for (int i = 0; i < f->n; row += field_rows(f, i), i++) {
 		Field *fd = &f->f[i];
+		int y = L.area_y + row - f->scroll;
+		if (row < f->scroll) {
+			above++;
+			continue;
+		}
+		if (row >= f->scroll + L.area_h) {
+			below++;
+			continue;
+		}
 		bool on = f->focus == i;
 		char label[256];
 		snprintf(label, sizeof label, "%s%s", fd->label, fd->required ? "*" : "");
@@ -365,31 +471,45 @@ static void form_draw(Widget *w)
 			draw_text_pad(win, y, vx, vw, buf, on ? ROLE_BUTTON_FOCUSED : ROLE_DEFAULT, false);
 			break;
 		}
-		y++;
-		if (fd->error && y < h - 3) {
+		/* the error scrolls with its field; a field cut at the bottom edge
+		 * (only when it is taller than the room) loses its error line */
+		if (fd->error && row + 1 < f->scroll + L.area_h) {
 			char err[512];
 			snprintf(err, sizeof err, "%s error: %s", draw_glyph(GLYPH_ERROR), fd->error);
-			draw_text(win, y++, vx, vw, err, ROLE_STATUS_ERROR);
+			draw_text(win, y + 1, vx, vw, err, ROLE_STATUS_ERROR);
 		}
 	}
-	int by = h - 2;
+	if (above)
+		draw_more(win, L.up_y, 2, inner, GLYPH_MORE_UP, above);
+	if (below)
+		draw_more(win, L.down_y, 2, inner, GLYPH_MORE_DOWN, below);
 	char sb[128], cb[128];
 	snprintf(sb, sizeof sb, f->focus == f->n ? "[ %s ]" : "  %s  ", f->submit);
 	snprintf(cb, sizeof cb, f->focus == f->n + 1 ? "[ %s ]" : "  %s  ", f->cancel);
 	int cw = sanitize_width(cb), sw = sanitize_width(sb);
 	int x = QD_MAX(2, width - 2 - cw - 2 - sw);
-	draw_text(win, by, x, width - x - 1, sb, f->focus == f->n ? ROLE_BUTTON_FOCUSED : ROLE_BUTTON);
-	draw_text(win, by, x + sw + 2, width - x - sw - 3, cb, f->focus == f->n + 1 ? ROLE_BUTTON_FOCUSED : ROLE_BUTTON);
+	if (L.buttons_y > 0) {
+		draw_text(win, L.buttons_y, x, width - x - 1, sb, f->focus == f->n ? ROLE_BUTTON_FOCUSED : ROLE_BUTTON);
+		draw_text(win, L.buttons_y, x + sw + 2, width - x - sw - 3, cb,
+		          f->focus == f->n + 1 ? ROLE_BUTTON_FOCUSED : ROLE_BUTTON);
+	}
 	if (cur_y >= 0)
 		wmove(win, cur_y, cur_x);
 	wattrset(win, A_NORMAL);
 	w->dirty = false;
 }
 
+static void form_resize(Widget *w)
+{
+	keep_focus_visible((Form *)w);
+	w->dirty = true;
+}
+
 static const WidgetClass form_class = {
 	.name = "form",
 	.draw = form_draw,
 	.key = form_key,
+	.resize = form_resize,
 	.destroy = form_destroy,
 	.keymap_context = "form",
 };

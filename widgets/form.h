@@ -10,6 +10,12 @@
  * an error shown under it. The outcome is a result field plus an optional
  * callback, like modal.h; the key handler returns W_CLOSE when decided.
  *
+ * When the fields do not fit the window they scroll: the focused field, with
+ * the error under it, is always on screen (after focus moves either way, an
+ * error appearing, or a resize), and "more above" / "more below" lines say
+ * how many fields are out of view in words and arrows, not by colour. The
+ * title, note and buttons stay put.
+ *
  * The owner gives the WINDOW (the form draws a frame and lays out inside).
  * The struct begins with a Widget. */
 #ifndef QD_WIDGETS_FORM_H
@@ -57,6 +63,10 @@ void form_set_error(Form *f, int field, const char *msg);
 int form_focus(const Form *f);
 void form_set_focus(Form *f, int index);
 FormOutcome form_outcome(const Form *f);
+/* The first row of the fields shown (0 unless they do not fit the window)
+ * and whether field i (label, value and any error) is wholly on screen. */
+int form_scroll(const Form *f);
+bool form_field_visible(const Form *f, int field);
 /* Back to PENDING (e.g. the server rejected the submit: keep editing). */
 void form_reopen(Form *f);
 void form_set_callback(Form *f, FormDoneFn fn, void *ud);

@@ -1,6 +1,8 @@
 /* Unit tests for widgets/modal (confirm with Cancel as the default for
  * destructive actions, required reason input, callback once, no nested loop)
- * and widgets/form (text / select / checkbox fields, required fields). */
+ * and widgets/form (text / select / checkbox fields, required fields, and
+ * scrolling a form taller than its window so the focused field and its error
+ * stay on screen). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -210,6 +212,186 @@ static void test_form_fields(void **state)
 	delwin(win);
 }
 
+/* The screen row showing `needle` in win, or -1. */
+static int window_row(WINDOW *win, const char *needle)
+{
+	char buf[256];
+	for (int y = 0; y < getmaxy(win); y++) {
+		mvwinnstr(win, y, 0, buf, getmaxx(win) < 255 ? getmaxx(win) : 255);
+		if (strstr(buf, needle))
+			return y;
+	}
+	return -1;
+}
+
+enum { TALL = 12 };
+
+static Form *tall_form(WINDOW *win)
+{
+	Form *f = form_new(win, "Access");
+	form_set_note(f, "Space ticks a key");
+	const char *opts[] = {"a", "b"};
+	for (int i = 0; i < TALL; i++) {
+		char label[32];
+		snprintf(label, sizeof label, "Field %02d", i);
+		if (i % 3 == 0)
+			form_add_checkbox(f, label, false);
+		else if (i % 3 == 1)
+			form_add_text(f, label, "v", 16, false);
+		else
+			form_add_select(f, label, opts, 2, 0);
+	}
+	return f;
+}
+
+/* The focused field is on screen (its label drawn), and the "more" lines
+ * count what is out of view. */
+static void assert_focus_shown(Form *f, WINDOW *win)
+{
+	int i = form_focus(f);
+	widget_draw(form_widget(f));
+	if (i >= form_field_count(f))
+		return;
+	assert_true(form_field_visible(f, i));
+	char label[32];
+	snprintf(label, sizeof label, "Field %02d", i);
+	int y = window_row(win, label);
+	assert_true(y > 0 && y < getmaxy(win) - 2);
+	int above = 0;
+	for (int k = 0; k < form_field_count(f); k++) {
+		snprintf(label, sizeof label, "Field %02d", k);
+		if (window_row(win, label) < 0 && k < i)
+			above++;
+	}
+	char more[32];
+	const char *up = theme_ascii() ? "^" : "\xe2\x86\x91";
+	snprintf(more, sizeof more, "%s %d more", up, above);
+	if (above)
+		assert_true(window_has(win, more));
+	snprintf(more, sizeof more, " %s ", up);
+	if (!above)
+		assert_false(window_has(win, more));
+}
+
+static void test_form_scrolls_to_focus(void **state)
+{
+	(void)state;
+	/* 10 rows: frame, note, spacer, 4 field rows, spacer, buttons, frame */
+	WINDOW *win = newwin(10, 60, 2, 2);
+	Form *f = tall_form(win);
+	widget_draw(form_widget(f));
+	assert_int_equal(form_scroll(f), 0);
+	assert_true(form_field_visible(f, 3));
+	assert_false(form_field_visible(f, 4));
+	assert_true(window_has(win, "\xe2\x86\x93 8 more")); /* "↓ 8 more" below the fields */
+	assert_false(window_has(win, "Field 04"));
+	/* down through every field, then the buttons */
+	for (int i = 1; i < TALL; i++) {
+		press(form_widget(f), i % 2 ? KEY_DOWN : '\t', i % 2 != 0);
+		assert_int_equal(form_focus(f), i);
+		assert_focus_shown(f, win);
+	}
+	assert_int_equal(form_scroll(f), TALL - 4); /* the last field on the last row, no further */
+	assert_false(window_has(win, "more below"));
+	press(form_widget(f), '\t', false); /* Submit: the fields stay put */
+	assert_int_equal(form_scroll(f), TALL - 4);
+	assert_focus_shown(f, win);
+	/* and back up, one field at a time */
+	press(form_widget(f), KEY_BTAB, true);
+	for (int i = TALL - 2; i >= 0; i--) {
+		press(form_widget(f), KEY_UP, true);
+		assert_int_equal(form_focus(f), i);
+		assert_focus_shown(f, win);
+	}
+	assert_int_equal(form_scroll(f), 0);
+	/* around the end: from the first field back to Cancel, Submit, the last field */
+	press(form_widget(f), KEY_BTAB, true);
+	press(form_widget(f), KEY_BTAB, true);
+	press(form_widget(f), KEY_BTAB, true);
+	assert_int_equal(form_focus(f), TALL - 1);
+	assert_focus_shown(f, win);
+	form_set_focus(f, 0);
+	assert_int_equal(form_scroll(f), 0);
+
+	/* ASCII terminals: the same words with ^ and v */
+	theme_set_ascii(true);
+	form_set_focus(f, 6);
+	assert_focus_shown(f, win);
+	assert_true(window_has(win, "v "));
+	theme_set_ascii(false);
+	form_free(&f);
+	delwin(win);
+}
+
+static void test_form_error_scrolls_with_field(void **state)
+{
+	(void)state;
+	WINDOW *win = newwin(10, 60, 2, 2);
+	Form *f = tall_form(win);
+	/* an error far down focuses its field and shows both lines */
+	form_set_error(f, 8, "that network is full");
+	assert_int_equal(form_focus(f), 8);
+	assert_true(form_field_visible(f, 8));
+	widget_draw(form_widget(f));
+	int y = window_row(win, "Field 08");
+	assert_true(y > 0);
+	assert_int_equal(window_row(win, "error: that network is full"), y + 1);
+	assert_true(y + 1 < getmaxy(win) - 3); /* above the "more" line and the buttons */
+	/* moving on, the error goes up with its field, and off screen with it */
+	for (int i = 9; i < TALL; i++) {
+		press(form_widget(f), KEY_DOWN, true);
+		widget_draw(form_widget(f));
+		int fy = window_row(win, "Field 08"), ey = window_row(win, "error: that network");
+		assert_true(ey < 0 || ey == fy + 1);
+		/* the field on the last row of the room may have its error cut */
+		assert_true(fy < 0 || ey == fy + 1 || fy == getmaxy(win) - 4);
+		assert_focus_shown(f, win);
+	}
+	/* and up past it: the top row is a field's label, never an orphan error */
+	for (int i = TALL - 2; i >= 0; i--) {
+		press(form_widget(f), KEY_UP, true);
+		widget_draw(form_widget(f));
+		int fy = window_row(win, "Field 08"), ey = window_row(win, "error: that network");
+		assert_true(ey < 0 || ey == fy + 1);
+		/* the field on the last row of the room may have its error cut */
+		assert_true(fy < 0 || ey == fy + 1 || fy == getmaxy(win) - 4);
+		assert_focus_shown(f, win);
+	}
+	form_free(&f);
+	delwin(win);
+}
+
+static void test_form_resize_keeps_focus(void **state)
+{
+	(void)state;
+	WINDOW *win = newwin(20, 60, 0, 0);
+	Form *f = tall_form(win);
+	form_set_focus(f, 9);
+	widget_draw(form_widget(f));
+	assert_int_equal(form_scroll(f), 0); /* 14 rows of room: everything fits */
+	assert_false(window_has(win, " more"));
+	/* shorter: the focused field stays in view */
+	wresize(win, 10, 60);
+	form_widget(f)->klass->resize(form_widget(f));
+	assert_true(form_field_visible(f, 9));
+	assert_focus_shown(f, win);
+	/* too short for spacers: the "more" lines go onto the frame's edges */
+	wresize(win, 7, 60);
+	form_widget(f)->klass->resize(form_widget(f));
+	assert_true(form_field_visible(f, 9));
+	assert_focus_shown(f, win);
+	assert_true(window_has(win, "\xe2\x86\x93 2 more"));
+	assert_int_equal(window_row(win, "\xe2\x86\x93 2 more"), 6);
+	assert_true(window_has(win, "[ ]") || window_has(win, "\xe2\x97\x80"));
+	/* taller again: back to showing everything from the first field */
+	wresize(win, 22, 60);
+	form_set_window(f, win);
+	assert_int_equal(form_scroll(f), 0);
+	assert_focus_shown(f, win);
+	form_free(&f);
+	delwin(win);
+}
+
 int main(void)
 {
 	setlocale(LC_ALL, "C.UTF-8");
@@ -217,6 +399,9 @@ int main(void)
 		cmocka_unit_test(test_destructive_confirm_defaults_to_cancel),
 		cmocka_unit_test(test_required_reason),
 		cmocka_unit_test(test_form_fields),
+		cmocka_unit_test(test_form_scrolls_to_focus),
+		cmocka_unit_test(test_form_error_scrolls_with_field),
+		cmocka_unit_test(test_form_resize_keeps_focus),
 	};
 	return cmocka_run_group_tests(tests, screen_up, screen_down);
 }
