@@ -747,9 +747,17 @@ static void build_info(Launch *l, Info *in)
 	int est = s ? launch_estimate_cents(s->price, l->gpu_count) : 0;
 	views_price(s ? s->price : 0, price, sizeof price);
 	views_price(est, total, sizeof total);
-	if (l->step == ST_ACCESS)
-		for (int i = 0; i < l->nitems[LOAD_KEYS] && in->n < INFO_MAX - 1; i++)
-			info_add(in, ROLE_DIM, " %s %s", l->items[LOAD_KEYS][i].name, l->items[LOAD_KEYS][i].label);
+	if (l->step == ST_ACCESS && l->form) {
+		/* One line whatever the number of keys, so the form keeps its room:
+		 * the focused key's fingerprint, else how many are ticked. */
+		int nk = l->nitems[LOAD_KEYS], k = form_focus(l->form) - l->f_key0, ticked = 0;
+		for (int i = 0; i < nk; i++)
+			ticked += form_checked(l->form, l->f_key0 + i);
+		if (nk > 0 && l->f_key0 >= 0 && k >= 0 && k < nk)
+			info_add(in, ROLE_DIM, " %s  %s", l->items[LOAD_KEYS][k].name, l->items[LOAD_KEYS][k].label);
+		else
+			info_add(in, ROLE_DIM, " %d SSH key%s on the account, %d ticked", nk, nk == 1 ? "" : "s", ticked);
+	}
 	if (l->step == ST_HW && s)
 		info_add(in, ROLE_DEFAULT, " Estimated cost: %s per hour (%d GPU%s at %s per GPU-hour)", total, l->gpu_count,
 		         l->gpu_count == 1 ? "" : "s", price);
