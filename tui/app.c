@@ -242,6 +242,26 @@ static void free_help(void *obj)
 	help_free(&h);
 }
 
+/* The first key bound to a in the help context, "" when unbound. */
+static const char *help_key(Action a, char *buf, size_t sz)
+{
+	keymap_keys_for("help", a, buf, sz);
+	buf[strcspn(buf, "/")] = '\0';
+	return buf;
+}
+
+/* The status line under the help overlay names the overlay's own keys, as
+ * the keymap has them, not the screen's under it. */
+static void describe_help(void *obj, char *mode, size_t msz, char *hints, size_t hsz)
+{
+	char down[24], up[24], pgdn[24], back[24];
+	(void)obj;
+	snprintf(mode, msz, "Help");
+	snprintf(hints, hsz, "%s/%s scroll, %s page, %s close",
+	         help_key(ACTION_MOVE_DOWN, down, sizeof down), help_key(ACTION_MOVE_UP, up, sizeof up),
+	         help_key(ACTION_PAGE_DOWN, pgdn, sizeof pgdn), help_key(ACTION_BACK, back, sizeof back));
+}
+
 static void free_modal(void *obj)
 {
 	Modal *m = obj;
@@ -667,7 +687,8 @@ static void global_action(App *app, Action a, const char *arg)
 		if (top && top->describe)
 			top->describe(top->obj, mode, sizeof mode, hints, sizeof hints);
 		Help *h = help_new(ctx, mode[0] ? mode : "quarterdeck");
-		AppLayer l = { .w = help_widget(h), .obj = h, .free_obj = free_help, .full = false };
+		AppLayer l = { .w = help_widget(h), .obj = h, .free_obj = free_help, .full = false,
+		               .describe = describe_help };
 		app_push(app, &l);
 		break;
 	}
