@@ -171,6 +171,7 @@ bench: all bench-deps $(BENCH_BIN)
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_DEPS_fuzz_decode   := net/model.c net/store.c
 FUZZ_DEPS_fuzz_termpane := widgets/termpane.c widgets/theme.c
+FUZZ_DEPS_fuzz_routes   := $(SERVER_SRC)
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -DQD_VERSION='"$(VERSION)"' -g -O1 -I. -fsanitize=fuzzer,address,undefined
 fuzz: deps
 	@mkdir -p build/fuzz
@@ -178,6 +179,7 @@ fuzz: deps
 	  case $$n in \
 	    fuzz_decode) extra="$(FUZZ_DEPS_fuzz_decode)";; \
 	    fuzz_termpane) extra="$(FUZZ_DEPS_fuzz_termpane)";; \
+	    fuzz_routes) extra="$(FUZZ_DEPS_fuzz_routes)";; \
 	    *) extra="";; \
 	  esac; \
 	  clang $(FUZZ_CFLAGS) $(PKG_CFLAGS) $$f $(COMMON_SRC) $$extra -o build/fuzz/$$n $(PKG_LIBS) -lutil -lm; \

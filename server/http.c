@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "common/sanitize.h"
@@ -17,6 +18,28 @@
 #define PATH_MAX_LEN 1024
 #define QUERY_STORE 4096
 #define WRITE_CHUNK 32768
+#define CL_MAX 64           /* longest Content-Length value we bother reading */
+#define TRAILER_MAX 4096    /* bytes of chunked trailer fields we skip at most */
+
+/* Where the de-chunker is inside a Transfer-Encoding: chunked body (RFC 9112
+ * 7.1). lws 4.1 does not decode chunked request bodies on its HTTP/1 server:
+ * it hands us the raw framing in HTTP_BODY and, having no Content-Length,
+ * waits for 100 MiB before HTTP_BODY_COMPLETION. So we decode it here and
+ * answer when the last chunk arrives. */
+typedef enum {
+	CH_SIZE,        /* hex digits of the chunk size */
+	CH_EXT,         /* ";ext" after the size, skipped up to CR */
+	CH_SIZE_LF,     /* LF after the size line */
+	CH_DATA,        /* chunk payload */
+	CH_DATA_CR,     /* CR after the payload */
+	CH_DATA_LF,     /* LF after the payload */
+	CH_TRAILER,     /* start of a trailer line, or the final CRLF */
+	CH_TRAILER_LINE,/* inside a trailer field, skipped up to CR */
+	CH_TRAILER_LF,  /* LF ending a trailer field */
+	CH_END_LF,      /* LF of the final empty line */
+	CH_DONE,
+	CH_BAD,
+} ChunkState;
 
 struct HttpServer {
 	uv_loop_t *loop;
@@ -39,6 +62,13 @@ typedef struct {
 	QdBuf body;
 	bool has_body;
 	bool too_large;
+	bool chunked;            /* body arrives in chunked framing (decoded here) */
+	bool close_after;        /* framing is unreliable: close after answering */
+	ChunkState ch;
+	size_t ch_left;          /* payload bytes left in this chunk */
+	int ch_digits;
+	size_t ch_trailer;       /* trailer bytes seen */
+	char ch_why[96];         /* what was wrong, for the 400 */
 	char request_id[16];
 	int64_t t0;
 	RouteResponse resp;
@@ -101,6 +131,12 @@ static void conn_reset(HttpConn *c)
 	qdbuf_done(&c->body);
 	route_response_done(&c->resp);
 	c->in_request = c->has_body = c->too_large = c->responding = false;
+	c->chunked = c->close_after = false;
+	c->ch = CH_SIZE;
+	c->ch_left = 0;
+	c->ch_digits = 0;
+	c->ch_trailer = 0;
+	c->ch_why[0] = '\0';
 	c->resp_off = 0;
 }
 
@@ -129,6 +165,8 @@ static const struct {
 	{WSI_TOKEN_HEAD_URI, "HEAD"},
 };
 
+static int send_response(struct lws *wsi, HttpConn *c);
+
 /* Routes the collected request and writes the response headers; the body
  * follows on WRITEABLE. */
 static int dispatch(struct lws *wsi, HttpConn *c)
@@ -143,6 +181,12 @@ static int dispatch(struct lws *wsi, HttpConn *c)
 	req->request_id = c->request_id;
 
 	routes_handle(g_server->routes, req, &c->resp);
+	return send_response(wsi, c);
+}
+
+/* Logs the request and writes c->resp's headers; the body follows on WRITEABLE. */
+static int send_response(struct lws *wsi, HttpConn *c)
+{
 	c->responding = true;
 	c->resp_off = 0;
 	http_log_request(c->method, c->path, c->resp.status,
@@ -165,6 +209,10 @@ static int dispatch(struct lws *wsi, HttpConn *c)
 		                                (const unsigned char *)num, (int)strlen(num), &p, end))
 			return 1;
 	}
+	if (c->close_after &&
+	    lws_add_http_header_by_name(wsi, (const unsigned char *)"connection:",
+	                                (const unsigned char *)"close", 5, &p, end))
+		return 1;
 	if (c->resp.allow && *c->resp.allow &&
 	    lws_add_http_header_by_name(wsi, (const unsigned char *)"allow:",
 	                                (const unsigned char *)c->resp.allow,
@@ -192,8 +240,167 @@ static int write_body(struct lws *wsi, HttpConn *c)
 		lws_callback_on_writable(wsi);
 		return 0;
 	}
+	bool close_now = c->close_after;
 	conn_reset(c);
+	/* After a chunked or mis-framed body lws's idea of where the next request
+	 * starts is wrong (it still counts body bytes), so end the connection;
+	 * lws flushes what is buffered before it closes. */
+	if (close_now)
+		return -1;
 	return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+/* Answers a request refused for its framing, before routing, and closes the
+ * connection afterwards: the body's extent is unknown. */
+static int refuse(struct lws *wsi, HttpConn *c, int status, const char *code,
+                  const char *suggestion, const char *message)
+{
+	ApiError e;
+	memset(&e, 0, sizeof e);
+	api_error_set(&e, status, code, suggestion, "%s", message);
+	c->close_after = true;
+	c->resp.status = status;
+	c->resp.body = routes_error_json(&e, c->request_id);
+	c->resp.body_len = strlen(c->resp.body);
+	return send_response(wsi, c);
+}
+
+static void chunk_fail(HttpConn *c, const char *why)
+{
+	c->ch = CH_BAD;
+	qd_strlcpy(c->ch_why, why, sizeof c->ch_why);
+}
+
+static void body_take(HttpConn *c, const char *p, size_t n)
+{
+	if (c->too_large || n == 0)
+		return;
+	if (c->body.len + n > QD_MAX_BODY_BYTES) {
+		c->too_large = true;
+		qdbuf_done(&c->body); /* the rest is read and dropped */
+		qdbuf_init(&c->body);
+		return;
+	}
+	qdbuf_append(&c->body, p, n);
+}
+
+static int hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+/* Feeds raw chunked bytes through the decoder; payload goes to the body.
+ * Stops at CH_DONE or CH_BAD (anything after the last chunk is dropped: the
+ * connection closes after the answer). */
+static void chunk_feed(HttpConn *c, const char *in, size_t len)
+{
+	size_t i = 0;
+	while (i < len && c->ch != CH_DONE && c->ch != CH_BAD) {
+		char ch = in[i];
+		switch (c->ch) {
+		case CH_SIZE: {
+			int v = hexval(ch);
+			if (v >= 0) {
+				/* past 256 MiB is far past the cap: hostile, and near overflow */
+				if (c->ch_left > 0xFFFFFF) {
+					chunk_fail(c, "chunk size is absurdly large");
+					break;
+				}
+				c->ch_digits++;
+				c->ch_left = c->ch_left * 16 + (size_t)v;
+			} else if (c->ch_digits == 0) {
+				chunk_fail(c, "chunk size is not a hexadecimal number");
+				break;
+			} else if (ch == ';' || ch == ' ' || ch == '\t') {
+				c->ch = CH_EXT;
+			} else if (ch == '\r') {
+				c->ch = CH_SIZE_LF;
+			} else {
+				chunk_fail(c, "chunk size is not a hexadecimal number");
+				break;
+			}
+			i++;
+			break;
+		}
+		case CH_EXT:
+			if (ch == '\r')
+				c->ch = CH_SIZE_LF;
+			else if (ch == '\n')
+				chunk_fail(c, "chunk size line does not end in CRLF");
+			else if (++c->ch_trailer > TRAILER_MAX)
+				chunk_fail(c, "chunk extension is too long");
+			i++;
+			break;
+		case CH_SIZE_LF:
+			if (ch != '\n') {
+				chunk_fail(c, "chunk size line does not end in CRLF");
+				break;
+			}
+			c->ch_digits = 0;
+			c->ch = c->ch_left ? CH_DATA : CH_TRAILER;
+			i++;
+			break;
+		case CH_DATA: {
+			size_t n = QD_MIN(c->ch_left, len - i);
+			body_take(c, in + i, n);
+			c->ch_left -= n;
+			i += n;
+			if (!c->ch_left)
+				c->ch = CH_DATA_CR;
+			break;
+		}
+		case CH_DATA_CR:
+		case CH_DATA_LF:
+			if (ch != (c->ch == CH_DATA_CR ? '\r' : '\n')) {
+				chunk_fail(c, "chunk data is longer than its size says");
+				break;
+			}
+			c->ch = c->ch == CH_DATA_CR ? CH_DATA_LF : CH_SIZE;
+			i++;
+			break;
+		case CH_TRAILER:
+			c->ch = ch == '\r' ? CH_END_LF : CH_TRAILER_LINE;
+			if (c->ch == CH_TRAILER_LINE)
+				continue; /* this byte belongs to the field */
+			i++;
+			break;
+		case CH_TRAILER_LINE:
+			if (++c->ch_trailer > TRAILER_MAX) {
+				chunk_fail(c, "chunked trailer is too long");
+				break;
+			}
+			if (ch == '\r')
+				c->ch = CH_TRAILER_LF;
+			else if (ch == '\n')
+				chunk_fail(c, "chunked trailer line does not end in CRLF");
+			i++;
+			break;
+		case CH_TRAILER_LF:
+		case CH_END_LF:
+			if (ch != '\n') {
+				chunk_fail(c, "chunked body does not end in CRLF");
+				break;
+			}
+			c->ch = c->ch == CH_TRAILER_LF ? CH_TRAILER : CH_DONE;
+			i++;
+			break;
+		case CH_DONE:
+		case CH_BAD:
+			break;
+		}
+	}
+}
+
+static bool method_has_body(const char *m)
+{
+	/* the methods lws reads a body for when no Content-Length says otherwise */
+	return !strcmp(m, "POST") || !strcmp(m, "PUT") || !strcmp(m, "PATCH");
 }
 
 static int begin_request(struct lws *wsi, HttpConn *c, const char *in, size_t len)
@@ -215,10 +422,49 @@ static int begin_request(struct lws *wsi, HttpConn *c, const char *in, size_t le
 	http_collect_query(wsi, &c->req, c->query_store, sizeof c->query_store);
 	qdbuf_init(&c->body);
 
-	char cl[32];
+	/* Framing first: the body's extent must be known before anything else. */
+	int te_len = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING);
+	int cl_len = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);
+	if (te_len > 0) {
+		char te[32] = "";
+		if (te_len >= (int)sizeof te || lws_hdr_copy(wsi, te, sizeof te, WSI_TOKEN_HTTP_TRANSFER_ENCODING) < 0 ||
+		    strcasecmp(te, "chunked") != 0)
+			return refuse(wsi, c, 501, "unsupported_transfer_encoding",
+			              "send the body with a Content-Length header",
+			              "Transfer-Encoding other than \"chunked\" is not supported");
+		if (cl_len > 0)
+			return refuse(wsi, c, 400, "invalid_framing", "send either Content-Length or chunked, not both",
+			              "the request has both Content-Length and Transfer-Encoding: chunked");
+		if (!method_has_body(c->method))
+			return refuse(wsi, c, 400, "invalid_framing", "send the request without a body",
+			              "a chunked body is only accepted on POST, PUT and PATCH");
+		c->chunked = true;
+		c->close_after = true;
+		c->has_body = true;
+		c->ch = CH_SIZE;
+		return 0; /* HTTP_BODY feeds the decoder; we answer at the last chunk */
+	}
+
 	long long content_length = 0;
-	if (lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0)
-		content_length = atoll(cl);
+	if (cl_len > 0) {
+		char cl[CL_MAX + 1];
+		int64_t v;
+		if (cl_len > CL_MAX || lws_hdr_copy(wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) < 0 ||
+		    !routes_parse_u64(cl, &v)) {
+			/* lws would have framed the body with atoll()'s guess: close after. */
+			char safe[32], msg[160];
+			if (cl_len > CL_MAX)
+				qd_strlcpy(safe, "(too long)", sizeof safe);
+			else
+				sanitize_str(cl, strlen(cl), safe, sizeof safe, false);
+			snprintf(msg, sizeof msg,
+			         "Content-Length \"%s\" is not a non-negative decimal number that fits in 64 bits",
+			         safe);
+			return refuse(wsi, c, 400, "invalid_content_length",
+			              "send Content-Length as the body's size in bytes, a plain decimal number", msg);
+		}
+		content_length = (long long)v;
+	}
 	if (content_length > 0) {
 		/* lws delivers the body in HTTP_BODY callbacks; answer at completion. */
 		c->has_body = true;
@@ -250,21 +496,29 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
 	case LWS_CALLBACK_HTTP_BODY:
 		if (!c || c->kind != HTTP_KIND || !c->in_request)
 			return -1;
-		if (!c->too_large) {
-			if (c->body.len + len > QD_MAX_BODY_BYTES) {
-				c->too_large = true;
-				qdbuf_done(&c->body); /* the rest is read and dropped */
-				qdbuf_init(&c->body);
-			} else if (in && len) {
-				qdbuf_append(&c->body, in, len);
-			}
+		if (c->responding)
+			return 0; /* answered already (bad framing); dropped until close */
+		if (!c->chunked) {
+			body_take(c, in, len);
+			return 0;
 		}
+		chunk_feed(c, in, len);
+		if (c->ch == CH_BAD)
+			return refuse(wsi, c, 400, "invalid_chunked_body",
+			              "send a well-formed chunked body or use Content-Length", c->ch_why);
+		if (c->ch == CH_DONE)
+			return dispatch(wsi, c);
 		return 0;
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
 		if (!c || c->kind != HTTP_KIND || !c->in_request)
 			return -1;
 		if (c->responding)
 			return 0; /* lws reports an empty POST body too; we answered already */
+		if (c->chunked && c->ch != CH_DONE)
+			/* lws gave up counting (100 MiB) before the last chunk came */
+			return refuse(wsi, c, 400, "invalid_chunked_body",
+			              "send a well-formed chunked body or use Content-Length",
+			              "the chunked body never ended");
 		return dispatch(wsi, c);
 	case LWS_CALLBACK_HTTP_WRITEABLE:
 		if (!c || c->kind != HTTP_KIND)
