@@ -1231,13 +1231,16 @@ int termpane_scrollback_lines(const TermPane *p) { return p->sb_count; }
 
 void termpane_select(TermPane *p, int a, int b)
 {
-	uint64_t top = p->sb_total - (uint64_t)p->offset;
+	/* Rows may lie outside the view (an anchor that scrolled away): the
+	 * selection spans scrollback and screen, clamped to what still exists. */
+	int64_t top = (int64_t)(p->sb_total - (uint64_t)p->offset);
+	int64_t oldest = (int64_t)(p->sb_total - (uint64_t)p->sb_count);
+	int64_t newest = (int64_t)p->sb_total + p->rows - 1;
+	int64_t lo = top + QD_MIN(a, b), hi = top + QD_MAX(a, b);
 
-	a = QD_MAX(0, QD_MIN(a, p->rows - 1));
-	b = QD_MAX(0, QD_MIN(b, p->rows - 1));
 	p->sel = true;
-	p->sel_a = top + (uint64_t)QD_MIN(a, b);
-	p->sel_b = top + (uint64_t)QD_MAX(a, b);
+	p->sel_a = (uint64_t)QD_MAX(oldest, QD_MIN(lo, newest));
+	p->sel_b = (uint64_t)QD_MAX(oldest, QD_MIN(hi, newest));
 	damage_all(p);
 }
 

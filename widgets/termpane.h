@@ -114,7 +114,9 @@ int termpane_scroll_offset(const TermPane *pane);
 int termpane_scrollback_lines(const TermPane *pane);
 
 /* Copy mode: select view rows a..b (inclusive, any order; the selection
- * follows the text as it scrolls), drawn in reverse. */
+ * follows the text as it scrolls), drawn in reverse. A row may lie above
+ * the view (negative) or below it: the selection then spans scrollback and
+ * screen, clamped to the lines that still exist. */
 void termpane_select(TermPane *pane, int row_a, int row_b);
 void termpane_select_clear(TermPane *pane);
 bool termpane_has_selection(const TermPane *pane);

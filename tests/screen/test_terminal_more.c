@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <jansson.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -360,6 +361,44 @@ static void test_copy_mode_osc52(void **state)
 	sync_shell(h, "after-copy");
 }
 
+/* Copy mode reaches past the screen: mark the last of 100 lines, move up
+ * 59 lines (more than the pane is tall, so the view scrolls), copy. */
+static void test_copy_mode_spans_screens(void **state)
+{
+	Ctx *c = start_shell(state);
+	Hs *h = c->h;
+	sh(h, "for i in $(seq 1 100); do printf 'sel-%03d\\n' $i; done");
+	assert_true(hs_wait_text(h, "sel-100", T));
+	assert_true(hs_wait_idle(h, 200, T));
+	assert_true(60 > hs_rows(h) - 2); /* the selection cannot fit one screen */
+
+	hs_record_output(h, true);
+	assert_true(hs_send_key(h, "C-]"));
+	assert_true(hs_send_keys(h, "v"));
+	assert_true(wait_frame(h, "COPY:", true, T));
+	assert_true(hs_send_key(h, "Up")); /* from the prompt line to sel-100 */
+	assert_true(hs_send_keys(h, "v"));
+	for (int i = 0; i < 59; i++)
+		assert_true(hs_send_key(h, "Up"));
+	assert_true(hs_wait_text(h, "sel-041", T));
+	assert_true(hs_wait_idle(h, 150, T));
+	assert_true(hs_send_keys(h, "y"));
+	assert_true(hs_wait_text(h, "copied terminal lines", T));
+
+	char text[64 * 8 + 1] = "";
+	for (int i = 41; i <= 100; i++)
+		snprintf(text + strlen(text), sizeof text - strlen(text), "sel-%03d%s", i, i < 100 ? "\n" : "");
+	unsigned char b64[sizeof text * 2];
+	int n = EVP_EncodeBlock(b64, (const unsigned char *)text, (int)strlen(text));
+	char want[sizeof b64 + 16];
+	snprintf(want, sizeof want, "\033]52;c;%.*s", n, (const char *)b64);
+	if (!hs_output_has(h, want, strlen(want))) {
+		hs_dump(h, "no OSC 52 with the 60 selected lines");
+		fail_msg("the console did not write OSC 52 with base64 of sel-041..sel-100");
+	}
+	sync_shell(h, "after-long-copy");
+}
+
 /* A bell in the session in view flashes its frame line; the BEL itself never
  * reaches the outer terminal and no flag is left behind. */
 static void test_visible_bell(void **state)
@@ -390,6 +429,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_two_sessions_and_hidden_bell, teardown),
 		cmocka_unit_test_teardown(test_scrollback, teardown),
 		cmocka_unit_test_teardown(test_copy_mode_osc52, teardown),
+		cmocka_unit_test_teardown(test_copy_mode_spans_screens, teardown),
 		cmocka_unit_test_teardown(test_visible_bell, teardown),
 	};
 	/* QD_TEST_FILTER=test_scrollback runs one scenario (a glob). */

@@ -172,6 +172,34 @@ static void test_scrollback_and_copy(void **state)
 	termpane_free(&p);
 }
 
+/* Copy mode selects across more than a screenful: an anchor that scrolled
+ * out of the 3-row view still counts, clamped to lines that exist. */
+static void test_selection_spans_screens(void **state)
+{
+	TermPane *p = termpane_new(3, 20);
+	char buf[64], *sel;
+	(void)state;
+
+	for (int i = 0; i < 10; i++) {
+		snprintf(buf, sizeof(buf), "line %d\r\n", i);
+		FEED(p, buf);
+	}
+	/* Live view: "line 8", "line 9", "". From line 2 (6 rows above the
+	 * view) down to line 9. */
+	termpane_select(p, -6, 1);
+	sel = termpane_selection_text(p);
+	assert_string_equal(sel, "line 2\nline 3\nline 4\nline 5\nline 6\nline 7\nline 8\nline 9");
+	free(sel);
+	/* Far past both ends: everything there is, oldest line first. */
+	termpane_select(p, 100, -100);
+	sel = termpane_selection_text(p);
+	assert_non_null(sel);
+	assert_int_equal(strncmp(sel, "line 0\n", 7), 0);
+	assert_non_null(strstr(sel, "line 9"));
+	free(sel);
+	termpane_free(&p);
+}
+
 static void test_resize_keeps_cursor_line(void **state)
 {
 	TermPane *p = termpane_new(10, 20);
@@ -598,6 +626,7 @@ int main(void)
 	    cmocka_unit_test(test_alternate_screen),
 	    cmocka_unit_test(test_title_sanitized),
 	    cmocka_unit_test(test_scrollback_and_copy),
+	    cmocka_unit_test(test_selection_spans_screens),
 	    cmocka_unit_test(test_resize_keeps_cursor_line),
 	    cmocka_unit_test(test_keys),
 	    cmocka_unit_test(test_replies),
