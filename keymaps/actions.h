@@ -54,6 +54,8 @@
 	X(TERM_COPY_MODE, "term-copy-mode", "Terminal: select text and copy")        \
 	X(TERM_TOGGLE_SPLIT, "term-toggle-split", "Terminal: split or full screen")  \
 	X(TERM_NEXT_SESSION, "term-next-session", "Terminal: next session")          \
+	X(COPY_MARK, "copy-mark", "Copy mode: start the selection here")            \
+	X(COPY_YANK, "copy-yank", "Copy mode: copy the selection (OSC 52), leave")   \
 	X(TERM_SEND_PREFIX, "term-send-prefix", "Terminal: send the prefix key itself")
 
 typedef enum {

@@ -13,7 +13,7 @@
 #include "common/util.h"
 
 static const char *const context_names[] = {
-	"global", "table", "detail", "form", "modal", "filter", "cmdline", "help", "text", "terminal", NULL,
+	"global", "table", "detail", "form", "modal", "filter", "cmdline", "help", "text", "terminal", "copy", NULL,
 };
 #define NCONTEXTS (QD_ARRAY_LEN(context_names) - 1)
 
@@ -215,7 +215,8 @@ const char *keymap_key_name(int key, bool is_keycode, char *buf, size_t sz)
 	return buf;
 }
 
-int keymap_keys_for(const char *context, Action a, char *buf, size_t sz)
+/* The keys that reach a in context, at most max of them, "/"-joined. */
+static int keys_for(const char *context, Action a, char *buf, size_t sz, int max)
 {
 	int ci = context_index(context);
 	if (sz)
@@ -235,6 +236,8 @@ int keymap_keys_for(const char *context, Action a, char *buf, size_t sz)
 			/* a global binding counts only if the context does not shadow it */
 			if (pass == 1 && find(&maps[ci], kb->key, kb->is_keycode))
 				continue;
+			if (count == max)
+				return count;
 			char name[32];
 			keymap_key_name(kb->key, kb->is_keycode, name, sizeof name);
 			int w = snprintf(buf + len, sz > len ? sz - len : 0, "%s%s", count ? "/" : "", name);
@@ -246,6 +249,17 @@ int keymap_keys_for(const char *context, Action a, char *buf, size_t sz)
 		}
 	}
 	return count;
+}
+
+int keymap_keys_for(const char *context, Action a, char *buf, size_t sz)
+{
+	return keys_for(context, a, buf, sz, INT_MAX);
+}
+
+const char *keymap_first_key(const char *context, Action a, char *buf, size_t sz)
+{
+	keys_for(context, a, buf, sz, 1);
+	return buf;
 }
 
 /* --- parser ------------------------------------------------------------------ */

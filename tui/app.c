@@ -242,14 +242,6 @@ static void free_help(void *obj)
 	help_free(&h);
 }
 
-/* The first key bound to a in the help context, "" when unbound. */
-static const char *help_key(Action a, char *buf, size_t sz)
-{
-	keymap_keys_for("help", a, buf, sz);
-	buf[strcspn(buf, "/")] = '\0';
-	return buf;
-}
-
 /* The status line under the help overlay names the overlay's own keys, as
  * the keymap has them, not the screen's under it. */
 static void describe_help(void *obj, char *mode, size_t msz, char *hints, size_t hsz)
@@ -258,8 +250,10 @@ static void describe_help(void *obj, char *mode, size_t msz, char *hints, size_t
 	(void)obj;
 	snprintf(mode, msz, "Help");
 	snprintf(hints, hsz, "%s/%s scroll, %s page, %s close",
-	         help_key(ACTION_MOVE_DOWN, down, sizeof down), help_key(ACTION_MOVE_UP, up, sizeof up),
-	         help_key(ACTION_PAGE_DOWN, pgdn, sizeof pgdn), help_key(ACTION_BACK, back, sizeof back));
+	         keymap_first_key("help", ACTION_MOVE_DOWN, down, sizeof down),
+	         keymap_first_key("help", ACTION_MOVE_UP, up, sizeof up),
+	         keymap_first_key("help", ACTION_PAGE_DOWN, pgdn, sizeof pgdn),
+	         keymap_first_key("help", ACTION_BACK, back, sizeof back));
 }
 
 static void free_modal(void *obj)

@@ -463,11 +463,29 @@ static void draw_frame_line(Term *t, WINDOW *win, int cols)
 		qdbuf_appendf(&b, " %s \"%s\"", sp, title);
 	if (t->scrolling)
 		qdbuf_appendf(&b, "  SCROLL (Esc ends)");
-	else if (t->copying)
-		qdbuf_appendf(&b, "  COPY: arrows move %s v marks %s y copies %s Esc", sp, sp, sp);
-	else if (t->prefix)
-		qdbuf_appendf(&b, "  PREFIX: d detach %s q leave %s s split %s n next %s [ scroll %s v copy %s ? help",
-		              sp, sp, sp, sp, sp, sp);
+	else if (t->copying) {
+		char k[3][24];
+		qdbuf_appendf(&b, "  COPY: arrows move %s %s marks %s %s copies %s %s leaves", sp,
+		              keymap_first_key("copy", ACTION_COPY_MARK, k[0], sizeof k[0]), sp,
+		              keymap_first_key("copy", ACTION_COPY_YANK, k[1], sizeof k[1]), sp,
+		              keymap_first_key("copy", ACTION_BACK, k[2], sizeof k[2]));
+	} else if (t->prefix) {
+		/* The keys as the user's keymap has them. */
+		static const struct { Action a; const char *what; } cmds[] = {
+			{ACTION_TERM_DETACH, "detach"}, {ACTION_TERM_LEAVE, "leave"},
+			{ACTION_TERM_TOGGLE_SPLIT, "split"}, {ACTION_TERM_NEXT_SESSION, "next"},
+			{ACTION_TERM_SCROLL, "scroll"}, {ACTION_TERM_COPY_MODE, "copy"}, {ACTION_HELP, "help"},
+		};
+		bool first = true;
+		for (size_t i = 0; i < QD_ARRAY_LEN(cmds); i++) {
+			char k[24];
+			if (!keymap_first_key("terminal", cmds[i].a, k, sizeof k)[0])
+				continue; /* unbound by the user */
+			qdbuf_appendf(&b, "%s%s %s %s", first ? "  PREFIX:" : " ", first ? "" : sp, k,
+			              cmds[i].what);
+			first = false;
+		}
+	}
 	else if (!focused)
 		qdbuf_appendf(&b, "  (keys go to the console %s c on it types here)", sp);
 	ThemeRole role = t->prefix || t->scrolling || t->copying ? ROLE_STATUS_WARN
@@ -556,20 +574,20 @@ static WidgetResult copy_key(Term *t, TermSession *s, Action a, int key, bool is
 		copy_select(t, s);
 		return W_HANDLED;
 	}
-	if (!is_keycode && (key == 'v' || key == ' ')) {
+	if (a == ACTION_COPY_MARK) {
 		t->copy_anchored = true;
 		t->copy_anchor = t->copy_row - termpane_scroll_offset(s->pane);
 		copy_select(t, s);
 		return W_HANDLED;
 	}
-	if (!is_keycode && (key == 'y' || key == '\r' || key == '\n')) {
+	if (a == ACTION_COPY_YANK) {
 		char *text = termpane_selection_text(s->pane);
 		leave_modes(t);
 		app_copy(t->app, text, "terminal lines");
 		free(text);
 		return W_HANDLED;
 	}
-	if ((!is_keycode && (key == 27 || key == 'q')) || a == ACTION_BACK) {
+	if (a == ACTION_BACK) {
 		leave_modes(t);
 		return W_HANDLED;
 	}
@@ -654,7 +672,7 @@ static WidgetResult dock_key(void *obj, int key, bool is_keycode)
 		return W_HANDLED;
 	}
 	if (t->copying) {
-		WidgetResult r = copy_key(t, s, a, key, is_keycode);
+		WidgetResult r = copy_key(t, s, keymap_lookup("copy", key, is_keycode), key, is_keycode);
 		app_invalidate_dock(t->app);
 		return r;
 	}

@@ -212,6 +212,27 @@ static void test_reverse_lookup(void **state)
 	size_t n = keymap_bindings("help", kb, 64);
 	assert_int_equal(n, 3);
 	assert_int_equal(kb[0].action, ACTION_BACK);
+	/* The first key, for short hints; "" when unbound. */
+	assert_string_equal(keymap_first_key("table", ACTION_MOVE_DOWN, buf, sizeof buf), "<Down>");
+	assert_string_equal(keymap_first_key("table", ACTION_TERM_DETACH, buf, sizeof buf), "");
+}
+
+/* Copy mode's keys live in their own context, rebindable like any other;
+ * moves come from global. */
+static void test_copy_context(void **state)
+{
+	(void)state;
+	char buf[64];
+	Errors e = {0};
+	assert_true(keymap_context_known("copy"));
+	assert_int_equal(keymap_lookup("copy", 'v', false), ACTION_COPY_MARK);
+	assert_int_equal(keymap_lookup("copy", 'y', false), ACTION_COPY_YANK);
+	assert_int_equal(keymap_lookup("copy", 'q', false), ACTION_BACK); /* not quit */
+	assert_int_equal(keymap_lookup("copy", KEY_UP, true), ACTION_MOVE_UP);
+	assert_int_equal(keymap_load_text("unbind copy y\nbind copy Y copy-yank\n", "k", collect, &e), 0);
+	assert_int_equal(keymap_lookup("copy", 'y', false), ACTION_NONE);
+	assert_string_equal(keymap_first_key("copy", ACTION_COPY_YANK, buf, sizeof buf), "<Enter>");
+	assert_int_equal(keymap_lookup("copy", 'Y', false), ACTION_COPY_YANK);
 }
 
 static void test_actions_table(void **state)
@@ -239,6 +260,7 @@ int main(void)
 		cmocka_unit_test_setup(test_load_file, setup),
 		cmocka_unit_test_setup(test_key_names, setup),
 		cmocka_unit_test_setup(test_reverse_lookup, setup),
+		cmocka_unit_test_setup(test_copy_context, setup),
 		cmocka_unit_test(test_actions_table),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
