@@ -172,6 +172,7 @@ FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_DEPS_fuzz_decode   := net/model.c net/store.c
 FUZZ_DEPS_fuzz_termpane := widgets/termpane.c widgets/theme.c
 FUZZ_DEPS_fuzz_routes   := $(SERVER_SRC)
+FUZZ_DEPS_fuzz_chunked  := server/chunked.c
 FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -DQD_VERSION='"$(VERSION)"' -g -O1 -I. -fsanitize=fuzzer,address,undefined
 fuzz: deps
 	@mkdir -p build/fuzz
@@ -180,6 +181,7 @@ fuzz: deps
 	    fuzz_decode) extra="$(FUZZ_DEPS_fuzz_decode)";; \
 	    fuzz_termpane) extra="$(FUZZ_DEPS_fuzz_termpane)";; \
 	    fuzz_routes) extra="$(FUZZ_DEPS_fuzz_routes)";; \
+	    fuzz_chunked) extra="$(FUZZ_DEPS_fuzz_chunked)";; \
 	    *) extra="";; \
 	  esac; \
 	  clang $(FUZZ_CFLAGS) $(PKG_CFLAGS) $$f $(COMMON_SRC) $$extra -o build/fuzz/$$n $(PKG_LIBS) -lutil -lm; \

@@ -10,6 +10,7 @@
 
 #include "common/sanitize.h"
 #include "common/util.h"
+#include "server/chunked.h"
 #include "server/stream.h"
 #include "server/terminal.h"
 
@@ -19,27 +20,6 @@
 #define QUERY_STORE 4096
 #define WRITE_CHUNK 32768
 #define CL_MAX 64           /* longest Content-Length value we bother reading */
-#define TRAILER_MAX 4096    /* bytes of chunked trailer fields we skip at most */
-
-/* Where the de-chunker is inside a Transfer-Encoding: chunked body (RFC 9112
- * 7.1). lws 4.1 does not decode chunked request bodies on its HTTP/1 server:
- * it hands us the raw framing in HTTP_BODY and, having no Content-Length,
- * waits for 100 MiB before HTTP_BODY_COMPLETION. So we decode it here and
- * answer when the last chunk arrives. */
-typedef enum {
-	CH_SIZE,        /* hex digits of the chunk size */
-	CH_EXT,         /* ";ext" after the size, skipped up to CR */
-	CH_SIZE_LF,     /* LF after the size line */
-	CH_DATA,        /* chunk payload */
-	CH_DATA_CR,     /* CR after the payload */
-	CH_DATA_LF,     /* LF after the payload */
-	CH_TRAILER,     /* start of a trailer line, or the final CRLF */
-	CH_TRAILER_LINE,/* inside a trailer field, skipped up to CR */
-	CH_TRAILER_LF,  /* LF ending a trailer field */
-	CH_END_LF,      /* LF of the final empty line */
-	CH_DONE,
-	CH_BAD,
-} ChunkState;
 
 struct HttpServer {
 	uv_loop_t *loop;
@@ -62,13 +42,13 @@ typedef struct {
 	QdBuf body;
 	bool has_body;
 	bool too_large;
-	bool chunked;            /* body arrives in chunked framing (decoded here) */
+	/* lws 4.1 does not decode chunked request bodies on its HTTP/1 server:
+	 * it hands us the raw framing in HTTP_BODY and, having no Content-Length,
+	 * waits for 100 MiB before HTTP_BODY_COMPLETION. So chunked.c decodes it and
+	 * we answer when the last chunk arrives. */
+	bool chunked;
 	bool close_after;        /* framing is unreliable: close after answering */
-	ChunkState ch;
-	size_t ch_left;          /* payload bytes left in this chunk */
-	int ch_digits;
-	size_t ch_trailer;       /* trailer bytes seen */
-	char ch_why[96];         /* what was wrong, for the 400 */
+	ChunkDecoder dechunk;
 	char request_id[16];
 	int64_t t0;
 	RouteResponse resp;
@@ -132,11 +112,7 @@ static void conn_reset(HttpConn *c)
 	route_response_done(&c->resp);
 	c->in_request = c->has_body = c->too_large = c->responding = false;
 	c->chunked = c->close_after = false;
-	c->ch = CH_SIZE;
-	c->ch_left = 0;
-	c->ch_digits = 0;
-	c->ch_trailer = 0;
-	c->ch_why[0] = '\0';
+	chunked_init(&c->dechunk);
 	c->resp_off = 0;
 }
 
@@ -265,12 +241,6 @@ static int refuse(struct lws *wsi, HttpConn *c, int status, const char *code,
 	return send_response(wsi, c);
 }
 
-static void chunk_fail(HttpConn *c, const char *why)
-{
-	c->ch = CH_BAD;
-	qd_strlcpy(c->ch_why, why, sizeof c->ch_why);
-}
-
 static void body_take(HttpConn *c, const char *p, size_t n)
 {
 	if (c->too_large || n == 0)
@@ -282,119 +252,6 @@ static void body_take(HttpConn *c, const char *p, size_t n)
 		return;
 	}
 	qdbuf_append(&c->body, p, n);
-}
-
-static int hexval(char ch)
-{
-	if (ch >= '0' && ch <= '9')
-		return ch - '0';
-	if (ch >= 'a' && ch <= 'f')
-		return ch - 'a' + 10;
-	if (ch >= 'A' && ch <= 'F')
-		return ch - 'A' + 10;
-	return -1;
-}
-
-/* Feeds raw chunked bytes through the decoder; payload goes to the body.
- * Stops at CH_DONE or CH_BAD (anything after the last chunk is dropped: the
- * connection closes after the answer). */
-static void chunk_feed(HttpConn *c, const char *in, size_t len)
-{
-	size_t i = 0;
-	while (i < len && c->ch != CH_DONE && c->ch != CH_BAD) {
-		char ch = in[i];
-		switch (c->ch) {
-		case CH_SIZE: {
-			int v = hexval(ch);
-			if (v >= 0) {
-				/* past 256 MiB is far past the cap: hostile, and near overflow */
-				if (c->ch_left > 0xFFFFFF) {
-					chunk_fail(c, "chunk size is absurdly large");
-					break;
-				}
-				c->ch_digits++;
-				c->ch_left = c->ch_left * 16 + (size_t)v;
-			} else if (c->ch_digits == 0) {
-				chunk_fail(c, "chunk size is not a hexadecimal number");
-				break;
-			} else if (ch == ';' || ch == ' ' || ch == '\t') {
-				c->ch = CH_EXT;
-			} else if (ch == '\r') {
-				c->ch = CH_SIZE_LF;
-			} else {
-				chunk_fail(c, "chunk size is not a hexadecimal number");
-				break;
-			}
-			i++;
-			break;
-		}
-		case CH_EXT:
-			if (ch == '\r')
-				c->ch = CH_SIZE_LF;
-			else if (ch == '\n')
-				chunk_fail(c, "chunk size line does not end in CRLF");
-			else if (++c->ch_trailer > TRAILER_MAX)
-				chunk_fail(c, "chunk extension is too long");
-			i++;
-			break;
-		case CH_SIZE_LF:
-			if (ch != '\n') {
-				chunk_fail(c, "chunk size line does not end in CRLF");
-				break;
-			}
-			c->ch_digits = 0;
-			c->ch = c->ch_left ? CH_DATA : CH_TRAILER;
-			i++;
-			break;
-		case CH_DATA: {
-			size_t n = QD_MIN(c->ch_left, len - i);
-			body_take(c, in + i, n);
-			c->ch_left -= n;
-			i += n;
-			if (!c->ch_left)
-				c->ch = CH_DATA_CR;
-			break;
-		}
-		case CH_DATA_CR:
-		case CH_DATA_LF:
-			if (ch != (c->ch == CH_DATA_CR ? '\r' : '\n')) {
-				chunk_fail(c, "chunk data is longer than its size says");
-				break;
-			}
-			c->ch = c->ch == CH_DATA_CR ? CH_DATA_LF : CH_SIZE;
-			i++;
-			break;
-		case CH_TRAILER:
-			c->ch = ch == '\r' ? CH_END_LF : CH_TRAILER_LINE;
-			if (c->ch == CH_TRAILER_LINE)
-				continue; /* this byte belongs to the field */
-			i++;
-			break;
-		case CH_TRAILER_LINE:
-			if (++c->ch_trailer > TRAILER_MAX) {
-				chunk_fail(c, "chunked trailer is too long");
-				break;
-			}
-			if (ch == '\r')
-				c->ch = CH_TRAILER_LF;
-			else if (ch == '\n')
-				chunk_fail(c, "chunked trailer line does not end in CRLF");
-			i++;
-			break;
-		case CH_TRAILER_LF:
-		case CH_END_LF:
-			if (ch != '\n') {
-				chunk_fail(c, "chunked body does not end in CRLF");
-				break;
-			}
-			c->ch = c->ch == CH_TRAILER_LF ? CH_TRAILER : CH_DONE;
-			i++;
-			break;
-		case CH_DONE:
-		case CH_BAD:
-			break;
-		}
-	}
 }
 
 static bool method_has_body(const char *m)
@@ -441,7 +298,7 @@ static int begin_request(struct lws *wsi, HttpConn *c, const char *in, size_t le
 		c->chunked = true;
 		c->close_after = true;
 		c->has_body = true;
-		c->ch = CH_SIZE;
+		chunked_init(&c->dechunk);
 		return 0; /* HTTP_BODY feeds the decoder; we answer at the last chunk */
 	}
 
@@ -502,19 +359,25 @@ static int http_callback(struct lws *wsi, enum lws_callback_reasons reason, void
 			body_take(c, in, len);
 			return 0;
 		}
-		chunk_feed(c, in, len);
-		if (c->ch == CH_BAD)
+		switch (chunked_feed(&c->dechunk, in, len, &c->body, QD_MAX_BODY_BYTES)) {
+		case CHUNKED_BAD:
 			return refuse(wsi, c, 400, "invalid_chunked_body",
-			              "send a well-formed chunked body or use Content-Length", c->ch_why);
-		if (c->ch == CH_DONE)
+			              "send a well-formed chunked body or use Content-Length",
+			              chunked_error(&c->dechunk));
+		case CHUNKED_DONE:
+			/* the whole body was read, so a 413 now is the right answer */
+			c->too_large = chunked_over_cap(&c->dechunk);
 			return dispatch(wsi, c);
+		case CHUNKED_MORE:
+			break;
+		}
 		return 0;
 	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
 		if (!c || c->kind != HTTP_KIND || !c->in_request)
 			return -1;
 		if (c->responding)
 			return 0; /* lws reports an empty POST body too; we answered already */
-		if (c->chunked && c->ch != CH_DONE)
+		if (c->chunked && chunked_status(&c->dechunk) != CHUNKED_DONE)
 			/* lws gave up counting (100 MiB) before the last chunk came */
 			return refuse(wsi, c, 400, "invalid_chunked_body",
 			              "send a well-formed chunked body or use Content-Length",
