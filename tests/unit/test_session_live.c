@@ -581,7 +581,10 @@ static void write_done(uv_write_t *w, int status)
 {
 	(void)status;
 	free(w->data);
-	uv_close((uv_handle_t *)w->handle, conn_closed);
+	/* The client may have hung up first (it drops /big at 8 MiB): the read
+	 * side then closed the handle already. */
+	if (!uv_is_closing((uv_handle_t *)w->handle))
+		uv_close((uv_handle_t *)w->handle, conn_closed);
 	free(w);
 }
 
