@@ -1,5 +1,5 @@
 /* bench_term — the terminal pane's throughput, alone and end to end against
- * tmux and a raw PTY.
+ * tmux, dvtm and a raw PTY.
  *
  * Workloads are generated here, deterministically, after the method of
  * ../shared/bench/gen_corpus.py (same kinds of stream, re-implemented in C so
@@ -18,6 +18,9 @@
  *   raw   on a 120x40 PTY that the bench drains;
  *   tmux  in a fresh tmux server (-f /dev/null, status line off so the pane
  *         is 120x40 too) attached under a 120x40 outer PTY;
+ *   dvtm  with the command as its only window under a 120x40 outer PTY (one
+ *         window and no status fifo: dvtm hides its bar and draws no border,
+ *         so the window is 120x40 too);
  *   pane  under a small driver that forkpty()s the command, feeds a TermPane
  *         and draws it with curses at <= 60 Hz into the outer PTY. It models
  *         qdeck's terminal pane without the network hop (no WebSocket, no
@@ -27,16 +30,21 @@
  * The outer PTY is drained at full speed and through a 1 MB/s token bucket
  * (an SSH link). Figures: the command's completion time (its own start to
  * end), ratios to tmux and to the raw PTY, bytes written to the outer
- * terminal, and the time from the command's end until the outer output has
- * been quiet for 300 ms (the final screen). The final screen is checked by
+ * terminal, and the time from the command's end to the last outer byte (the
+ * final screen; a run ends when the outer output has been quiet for 300 ms
+ * and then 1 s more, so a frame from a process starved for a moment on a
+ * busy machine is still counted, and such runs are flagged "late"). The final screen is checked by
  * replaying the outer bytes into a TermPane and comparing its text with the
- * stream's own final screen. Runs are interleaved (raw, tmux, pane, raw,
- * ...) and figures are medians. The raw PTY at 1 MB/s is link-bound by
+ * stream's own final screen. Runs are interleaved (raw, tmux, dvtm, pane,
+ * raw, ...) and figures are medians. The raw PTY at 1 MB/s is link-bound by
  * construction (size / rate) and not run.
  *
  * Environment: QD_BENCH_MB (mixed stream, MiB, default 50), QD_BENCH_VTE_MB
  * (each vte workload end to end, default 20), QD_BENCH_RUNS (default 3),
- * QD_BENCH_RATE (slow link, bytes/s, default 1000000).
+ * QD_BENCH_RATE (slow link, bytes/s, default 1000000), QD_BENCH_ONLY (comma-separated
+ * workload names, default all), QD_BENCH_SETUPS (comma-separated among raw PTY,
+ * tmux, dvtm, pane; default all). Debugging: QD_BENCH_DEBUG prints differing rows,
+ * QD_BENCH_SAVE=DIR keeps each run's outer bytes there.
  *
  * Internal modes: `bench_term --cat FILE REPORT` (the measured command) and
  * `bench_term --drive CMD ARGS...` (the pane driver). */
@@ -62,7 +70,12 @@
 
 #define ROWS 40
 #define COLS 120
+#define BENCH_STR2(x) #x
+#define BENCH_STR(x) BENCH_STR2(x)
 #define QUIET_MS 300     /* outer output this long silent = final screen */
+/* ...confirmed by this much more silence: output after a 300 ms gap (a
+ * starved process on a busy machine) is counted, and the run flagged. */
+#define CONFIRM_MS 1000
 #define RUN_TIMEOUT_S 90 /* a run that takes longer is reported as such */
 
 /* --- deterministic generation ------------------------------------------------ */
@@ -433,6 +446,55 @@ static double median(double *v, int n)
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+static const char *only; /* QD_BENCH_ONLY: comma-separated workload names */
+
+/* Whether a comma-separated filter (unset or empty = everything) names name. */
+static bool in_list(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (!list || !*list)
+		return true;
+	for (const char *s = list; *s;) {
+		const char *e = strchr(s, ',');
+		size_t len = e ? (size_t)(e - s) : strlen(s);
+
+		if (len == n && memcmp(s, name, n) == 0)
+			return true;
+		if (!e)
+			break;
+		s = e + 1;
+	}
+	return false;
+}
+
+static bool selected(const char *name) { return in_list(only, name); }
+
+/* Every item of a comma-separated filter must be one of names[]: a typo
+ * would otherwise silently select nothing. */
+static bool list_valid(const char *var, const char *list, const char *const *names, size_t n)
+{
+	for (const char *s = list; s && *s;) {
+		const char *e = strchr(s, ',');
+		size_t len = e ? (size_t)(e - s) : strlen(s);
+		bool known = false;
+
+		for (size_t i = 0; i < n && !known; i++)
+			known = strlen(names[i]) == len && memcmp(names[i], s, len) == 0;
+		if (!known) {
+			fprintf(stderr, "bench_term: %s: unknown name \"%.*s\"; known:", var, (int)len, s);
+			for (size_t i = 0; i < n; i++)
+				fprintf(stderr, "%s%s", i ? ", " : " ", names[i]);
+			fprintf(stderr, "\n");
+			return false;
+		}
+		if (!e)
+			break;
+		s = e + 1;
+	}
+	return true;
+}
+
 /* --- part 1: the pane alone -------------------------------------------------------- */
 
 static void pane_alone(const char *name, const QdBuf *stream, FILE *sink)
@@ -494,13 +556,21 @@ static int part1(size_t mixed_bytes, size_t vte_bytes)
 		fprintf(stderr, "bench_term: cannot open a temporary file or /dev/null\n");
 		return 1;
 	}
+	/* A file has no size to ask: without these curses assumes 80x24 and
+	 * starts by setting a 24-line scroll region. */
+	setenv("LINES", BENCH_STR(ROWS), 1);
+	setenv("COLUMNS", BENCH_STR(COLS), 1);
 	scr = newterm("xterm-256color", sink, in);
+	unsetenv("LINES");
+	unsetenv("COLUMNS");
 	if (!scr) {
 		fprintf(stderr, "bench_term: cannot start curses for xterm-256color\n");
 		return 1;
 	}
 	set_term(scr);
-	resizeterm(ROWS, COLS);
+	/* /dev/null always polls readable: curses would take that for
+	 * typeahead and abandon frames halfway. */
+	typeahead(-1);
 	start_color();
 	use_default_colors();
 	printf("Part 1: the pane alone, %dx%d, 16 KiB writes, CPU time of this process.\n", COLS,
@@ -510,10 +580,14 @@ static int part1(size_t mixed_bytes, size_t vte_bytes)
 	       "parse+draw", "frames", "CPU/frame", "outer bytes");
 	qdbuf_init(&raw);
 	qdbuf_init(&cooked);
-	gen_mixed(&raw, mixed_bytes);
+	if (selected("mixed"))
+		gen_mixed(&raw, mixed_bytes);
 	onlcr(&raw, &cooked);
-	pane_alone("mixed", &cooked, sink);
+	if (selected("mixed"))
+		pane_alone("mixed", &cooked, sink);
 	for (size_t i = 0; i < QD_ARRAY_LEN(vte_works); i++) {
+		if (!selected(vte_works[i].name))
+			continue;
 		qdbuf_reset(&raw);
 		gen_vte(&vte_works[i], &raw, vte_bytes);
 		onlcr(&raw, &cooked);
@@ -705,6 +779,17 @@ static int mode_drive(char **argv)
 	}
 	kill(child, SIGTERM);
 	waitpid(child, NULL, 0);
+	if (getenv("QD_BENCH_GRID")) {
+		/* The driver's own grid, to tell a pane fault from a drawing fault. */
+		FILE *f = fopen(getenv("QD_BENCH_GRID"), "w");
+
+		for (int r = 0; f && r < ws.ws_row; r++) {
+			termpane_row_text(p, r, (char *)buf, sizeof(buf));
+			fprintf(f, "%s\n", (char *)buf);
+		}
+		if (f)
+			fclose(f);
+	}
 	termpane_free(&p);
 	qdbuf_done(&out);
 	return 0;
@@ -712,8 +797,8 @@ static int mode_drive(char **argv)
 
 /* --- part 2: end to end ------------------------------------------------------------------ */
 
-typedef enum { SETUP_RAW, SETUP_TMUX, SETUP_PANE, SETUP_N } Setup;
-static const char *const setup_names[] = {"raw PTY", "tmux", "pane"};
+typedef enum { SETUP_RAW, SETUP_TMUX, SETUP_DVTM, SETUP_PANE, SETUP_N } Setup;
+static const char *const setup_names[] = {"raw PTY", "tmux", "dvtm", "pane"};
 
 typedef struct {
 	bool ok;
@@ -721,12 +806,23 @@ typedef struct {
 	double final_ms; /* command end to the last outer byte */
 	size_t bytes;    /* written to the outer terminal */
 	int bad_rows;    /* final screen rows that differ from the stream's; -1 not checked */
+	bool late;       /* output came after QUIET_MS of silence */
 } RunResult;
 
 static char self_path[4096];
 static char tmpdir[256];
 static char tmux_sock[64];
-static bool have_tmux;
+static bool have_tmux, have_dvtm;
+
+static const char *only_setups; /* QD_BENCH_SETUPS: comma-separated, e.g. "tmux,pane" */
+
+static bool setup_skipped(int s, int d)
+{
+	if (!in_list(only_setups, setup_names[s]))
+		return true;
+	return (s == SETUP_TMUX && !have_tmux) || (s == SETUP_DVTM && !have_dvtm) ||
+	       (d == 1 && s == SETUP_RAW);
+}
 
 static bool read_report(const char *path, double *t0, double *t1)
 {
@@ -783,10 +879,11 @@ static RunResult run_one(Setup setup, const char *file, double rate, const TermP
 {
 	RunResult res = {.bad_rows = -1};
 	struct winsize ws = {.ws_row = ROWS, .ws_col = COLS};
-	char report[512], cmdline[8192];
+	char report[512], cmdline[8192], save[600] = "";
 	int master;
 	pid_t pid;
 	double t_start = mono_s(), tokens = 0, last_fill, last_byte = 0, c0 = 0, c1 = 0;
+	double quiet_byte = 0; /* last_byte when QUIET_MS of silence was first seen */
 	const double burst = rate > 0 ? QD_MAX(rate / 20, 16384) : 0;
 	bool ended = false, keep = setup != SETUP_RAW;
 	QdBuf outer;
@@ -794,6 +891,12 @@ static RunResult run_one(Setup setup, const char *file, double rate, const TermP
 
 	snprintf(report, sizeof(report), "%s/report", tmpdir);
 	unlink(report);
+	if (getenv("QD_BENCH_SAVE") && keep) {
+		static int seq;
+
+		snprintf(save, sizeof(save), "%s/%s-%s-%d-%02d", getenv("QD_BENCH_SAVE"),
+		         strrchr(file, '/') + 1, setup_names[setup], (int)(rate > 0), seq++);
+	}
 	pid = forkpty(&master, NULL, NULL, &ws);
 	if (pid < 0) {
 		fprintf(stderr, "bench_term: forkpty: %s\n", strerror(errno));
@@ -809,8 +912,19 @@ static RunResult run_one(Setup setup, const char *file, double rate, const TermP
 		if (setup == SETUP_RAW) {
 			execl(self_path, self_path, "--cat", file, report, (char *)NULL);
 		} else if (setup == SETUP_PANE) {
+			if (*save) {
+				snprintf(cmdline, sizeof(cmdline), "%s.grid", save);
+				setenv("QD_BENCH_GRID", cmdline, 1);
+			}
 			execl(self_path, self_path, "--drive", self_path, "--cat", file, report,
 			      (char *)NULL);
+		} else if (setup == SETUP_DVTM) {
+			/* One window and no status fifo: dvtm hides its bar and
+			 * draws no border, so the window is the whole 120x40. */
+			snprintf(cmdline, sizeof(cmdline), "exec '%s' --cat '%s' '%s'", self_path, file,
+			         report);
+			setenv("SHELL", "/bin/sh", 1); /* dvtm runs the command with $SHELL -c */
+			execlp("dvtm", "dvtm", cmdline, (char *)NULL);
 		} else {
 			snprintf(cmdline, sizeof(cmdline), "exec '%s' --cat '%s' '%s'", self_path, file,
 			         report);
@@ -858,7 +972,16 @@ static RunResult run_one(Setup setup, const char *file, double rate, const TermP
 		now = mono_s();
 		if (!ended && read_report(report, &c0, &c1))
 			ended = true;
-		if (ended && now - last_byte >= QUIET_MS / 1e3) {
+		if (quiet_byte > 0 && last_byte > quiet_byte) {
+			res.late = true;
+			if (getenv("QD_BENCH_DEBUG"))
+				fprintf(stderr, "%s: output %.0f ms after %d ms of quiet\n", setup_names[setup],
+				        (last_byte - quiet_byte) * 1e3, QUIET_MS);
+			quiet_byte = 0;
+		}
+		if (ended && quiet_byte == 0 && now - last_byte >= QUIET_MS / 1e3)
+			quiet_byte = last_byte;
+		if (ended && now - last_byte >= (QUIET_MS + CONFIRM_MS) / 1e3) {
 			struct pollfd q = {.fd = master, .events = POLLIN};
 
 			if (poll(&q, 1, 0) == 0) {
@@ -899,12 +1022,11 @@ static RunResult run_one(Setup setup, const char *file, double rate, const TermP
 	}
 	if (res.ok && keep && expect)
 		res.bad_rows = screen_diff(&outer, expect);
-	if (getenv("QD_BENCH_SAVE") && keep) {
-		char path[600];
+	if (*save) {
+		char path[700];
 		FILE *f;
 
-		snprintf(path, sizeof(path), "%s/%s-%s-%d.out", getenv("QD_BENCH_SAVE"),
-		         strrchr(file, '/') + 1, setup_names[setup], (int)(rate > 0));
+		snprintf(path, sizeof(path), "%s.out", save);
 		f = fopen(path, "wb");
 		if (f) {
 			fwrite(outer.data, 1, outer.len, f);
@@ -941,6 +1063,18 @@ static void corpus_make(Corpus *c, const char *name, const QdBuf *raw)
 	c->expect = termpane_new(ROWS, COLS);
 	termpane_write(c->expect, cooked.data, cooked.len);
 	qdbuf_done(&cooked);
+	if (getenv("QD_BENCH_SAVE")) {
+		char path[700], row[2048];
+
+		snprintf(path, sizeof(path), "%s/%s.expect", getenv("QD_BENCH_SAVE"), name);
+		f = fopen(path, "w");
+		for (int r = 0; f && r < ROWS; r++) {
+			termpane_row_text(c->expect, r, row, sizeof(row));
+			fprintf(f, "%s\n", row);
+		}
+		if (f)
+			fclose(f);
+	}
 }
 
 #define MAX_RUNS 15
@@ -950,22 +1084,26 @@ static void e2e_workload(Corpus *c, int runs, double rate)
 	/* [drain][setup][run] */
 	RunResult r[2][SETUP_N][MAX_RUNS];
 	double med_cmd[2][SETUP_N] = {{0}};
+	bool gave_up[2][SETUP_N] = {{false}};
 
 	memset(r, 0, sizeof(r));
 	for (int i = 0; i < runs; i++)
 		for (int d = 0; d < 2; d++)
 			for (int s = 0; s < SETUP_N; s++) {
-				if ((s == SETUP_TMUX && !have_tmux) || (d == 1 && s == SETUP_RAW))
+				/* A setup that could not finish once within RUN_TIMEOUT_S
+				 * (dvtm on the slow link) will not the next time either. */
+				if (setup_skipped(s, d) || gave_up[d][s])
 					continue;
 				r[d][s][i] = run_one((Setup)s, c->path, d ? rate : 0, c->expect);
+				gave_up[d][s] = !r[d][s][i].ok;
 			}
 	for (int d = 0; d < 2; d++)
 		for (int s = 0; s < SETUP_N; s++) {
 			double cmd[MAX_RUNS], fin[MAX_RUNS], bytes[MAX_RUNS];
-			int n = 0, bad = -1;
-			char ratio_tmux[16] = "-", ratio_raw[16] = "-", check[24] = "-";
+			int n = 0, bad = -1, late = 0;
+			char ratio_tmux[16] = "-", ratio_raw[16] = "-", check[40] = "-";
 
-			if ((s == SETUP_TMUX && !have_tmux) || (d == 1 && s == SETUP_RAW)) {
+			if (setup_skipped(s, d)) {
 				if (d == 1 && s == SETUP_RAW)
 					printf("  %-14s %-8s %-8s  link-bound: >= %.1f s, not run\n", c->name,
 					       d ? "1 MB/s" : "full", setup_names[s], c->size / rate);
@@ -977,13 +1115,14 @@ static void e2e_workload(Corpus *c, int runs, double rate)
 				cmd[n] = r[d][s][i].cmd_s;
 				fin[n] = r[d][s][i].final_ms;
 				bytes[n] = (double)r[d][s][i].bytes;
+				late += r[d][s][i].late;
 				if (r[d][s][i].bad_rows > bad)
 					bad = r[d][s][i].bad_rows;
 				n++;
 			}
 			if (n == 0) {
-				printf("  %-14s %-8s %-8s  FAILED (no run finished within %d s)\n", c->name,
-				       d ? "1 MB/s" : "full", setup_names[s], RUN_TIMEOUT_S);
+				printf("  %-14s %-8s %-8s  FAILED (did not finish within %d s; not rerun)\n",
+				       c->name, d ? "1 MB/s" : "full", setup_names[s], RUN_TIMEOUT_S);
 				continue;
 			}
 			med_cmd[d][s] = median(cmd, n);
@@ -997,6 +1136,8 @@ static void e2e_workload(Corpus *c, int runs, double rate)
 				snprintf(check, sizeof(check), "ok");
 			else if (bad > 0)
 				snprintf(check, sizeof(check), "%d rows differ", bad);
+			if (late)
+				snprintf(check + strlen(check), sizeof(check) - strlen(check), ", %d late", late);
 			printf("  %-14s %-8s %-8s %8.3f s %8.1f MB/s %7s %7s %10.2f MB %8.0f ms  %s%s\n",
 			       c->name, d ? "1 MB/s" : "full", setup_names[s], med_cmd[d][s],
 			       c->size / 1e6 / med_cmd[d][s], ratio_tmux, ratio_raw, median(bytes, n) / 1e6,
@@ -1027,11 +1168,14 @@ static int part2(size_t mixed_bytes, size_t vte_bytes, int runs, double rate)
 	}
 	snprintf(tmux_sock, sizeof(tmux_sock), "qdbench-%d", (int)getpid());
 	have_tmux = system("tmux -V >/dev/null 2>&1") == 0;
+	have_dvtm = system("command -v dvtm >/dev/null 2>&1") == 0;
 	qdbuf_init(&raw);
-	gen_mixed(&raw, mixed_bytes);
-	corpus_make(&corp[nc++], "mixed", &raw);
+	if (selected("mixed")) {
+		gen_mixed(&raw, mixed_bytes);
+		corpus_make(&corp[nc++], "mixed", &raw);
+	}
 	for (size_t i = 0; i < QD_ARRAY_LEN(vte_works); i++) {
-		if (!vte_works[i].e2e)
+		if (!vte_works[i].e2e || !selected(vte_works[i].name))
 			continue;
 		qdbuf_reset(&raw);
 		gen_vte(&vte_works[i], &raw, vte_bytes);
@@ -1051,14 +1195,17 @@ static int part2(size_t mixed_bytes, size_t vte_bytes, int runs, double rate)
 	printf("  Sizes: mixed %.1f MB, vte workloads %.1f MB each. Slow link: token bucket at %.0f "
 	       "kB/s.\n",
 	       mixed_bytes / 1e6, vte_bytes / 1e6, rate / 1e3);
-	printf("  final = command end to outer output quiet (%d ms of silence not counted); screen ="
-	       "\n  the outer terminal's final text vs the stream's own final screen.\n",
-	       QUIET_MS);
+	printf("  final = command end to the last outer byte (a run ends after %d ms of silence\n"
+	       "  confirmed by %d ms more; \"N late\" = N runs wrote after a %d ms gap); screen =\n"
+	       "  the outer terminal's final text vs the stream's own final screen.\n",
+	       QUIET_MS, CONFIRM_MS, QUIET_MS);
 	printf("  unicode holds random code points (unassigned, combining): libvterm, glibc and tmux\n"
 	       "  disagree on their widths, so its screen check differs for every setup.\n");
-	printf("  dvtm: %s\n", system("command -v dvtm >/dev/null 2>&1") == 0
-	                           ? "installed but not driven by this bench"
-	                           : "not installed (skipped)");
+	printf("  dvtm: %s\n",
+	       have_dvtm ? "dvtm with the command as its only window, under the same 120x40 outer\n"
+	                   "  PTY: with one window and no status fifo dvtm hides its bar and draws no\n"
+	                   "  border, so its window is 120x40 too and the whole screen is checked."
+	                 : "NOT INSTALLED (skipped)");
 	printf("  %-14s %-8s %-8s %10s %13s %7s %7s %13s %11s  %s\n", "workload", "drain", "setup",
 	       "cmd time", "throughput", "x tmux", "x raw", "outer bytes", "final", "screen");
 	for (int i = 0; i < nc; i++) {
@@ -1108,6 +1255,17 @@ int main(int argc, char **argv)
 	vte_mb = env_size("QD_BENCH_VTE_MB", 20, 1, 1024);
 	runs = (int)env_size("QD_BENCH_RUNS", 3, 1, MAX_RUNS);
 	rate = (double)env_size("QD_BENCH_RATE", 1000000, 10000, 1000000000);
+	only = getenv("QD_BENCH_ONLY");
+	only_setups = getenv("QD_BENCH_SETUPS");
+	{
+		const char *works[1 + QD_ARRAY_LEN(vte_works)] = {"mixed"};
+
+		for (size_t i = 0; i < QD_ARRAY_LEN(vte_works); i++)
+			works[i + 1] = vte_works[i].name;
+		if (!list_valid("QD_BENCH_ONLY", only, works, QD_ARRAY_LEN(works)) ||
+		    !list_valid("QD_BENCH_SETUPS", only_setups, setup_names, SETUP_N))
+			return 2;
+	}
 	if (part1(QD_MIN(mixed_mb, 16) << 20, 8u << 20) != 0)
 		return 1;
 	return part2(mixed_mb << 20, vte_mb << 20, runs, rate);
