@@ -155,7 +155,7 @@ check: all $(UNIT_BIN) $(API_BIN) $(SCREEN_BIN)
 test-unit: all $(UNIT_BIN)
 	@sh tests/run-tests $(UNIT_BIN)
 test-api: all $(API_BIN)
-	@QDECKD_BIN=$(abspath $(BINDIR))/qdeckd sh tests/run-tests $(API_BIN)
+	@QDECK_BIN=$(abspath $(BINDIR))/qdeck QDECKD_BIN=$(abspath $(BINDIR))/qdeckd sh tests/run-tests $(API_BIN)
 test-screen: all $(SCREEN_BIN)
 	@QDECK_BIN=$(abspath $(BINDIR))/qdeck QDECKD_BIN=$(abspath $(BINDIR))/qdeckd sh tests/run-tests $(SCREEN_BIN)
 

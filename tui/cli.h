@@ -1,6 +1,6 @@
 /* cli — the console's verbs as a scriptable command line: ls, show, release,
- * restart, force-release, events. Each verb runs the same Session and Api as the TUI on
- * its own libuv loop until done; nothing blocks on the network.
+ * restart, force-release, events, launch, nodes. Each verb runs the same Session
+ * and Api as the TUI on its own libuv loop until done; nothing blocks on the network.
  *
  * Exit codes: 0 ok, 1 operation refused or failed, 2 usage, 3 cannot reach the
  * server, 4 not signed in / token refused. */
