@@ -59,6 +59,7 @@ typedef struct Refresh {
 
 struct Session {
 	uv_loop_t *loop;
+	bool profile_only;   /* session_set_profile_only: stop once signed in */
 	SessionTarget target;
 	Store *store;
 	SessionListener fn;
@@ -469,6 +470,12 @@ static void on_me(void *ud, const ApiResponse *r)
 	json_t *bal = json_object_get(r->body, "balance_cents");
 	s->profile.balance_cents = json_is_integer(bal) ? (long long)json_integer_value(bal) : 0;
 	s->rest_backoff_ms = 0;
+	if (s->profile_only) {
+		/* A CLI verb makes its own requests: signed in is all it needs. */
+		s->step = STEP_NONE;
+		set_state(s, SESSION_LOADING, "signed in");
+		return;
+	}
 	if (!s->allocs_loaded) {
 		s->step = STEP_PAGE;
 		if (!s->cursor)
@@ -897,6 +904,11 @@ Session *session_new(uv_loop_t *loop, const SessionTarget *target, Store *store,
 	snprintf(s->message, sizeof s->message, "%s",
 	         s->target.local ? "starting local control plane" : "connecting");
 	return s;
+}
+
+void session_set_profile_only(Session *s, bool on)
+{
+	s->profile_only = on;
 }
 
 void session_start(Session *s)

@@ -57,6 +57,10 @@ void session_target_done(SessionTarget *t);
 Session *session_new(uv_loop_t *loop, const SessionTarget *target, Store *store,
                      SessionListener fn, void *ud);
 void session_free(Session **s);
+/* Before session_start: sign in (find or start the server, read /me) and
+ * stop there, in SESSION_LOADING "signed in": no fleet load, no event
+ * stream. For CLI verbs, which make their own requests. */
+void session_set_profile_only(Session *s, bool on);
 void session_start(Session *s);
 
 SessionState session_state(const Session *s);

@@ -1334,6 +1334,7 @@ int cli_run(int argc, char **argv, const char *api_flag)
 		}
 		c.signals_active = true;
 	}
+	session_set_profile_only(c.session, true);
 	session_start(c.session);
 	uv_run(&c.loop, UV_RUN_DEFAULT);
 	rc = c.finished ? c.exit_code : CLI_FAILED;

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -389,16 +390,46 @@ static void test_ls_views(void **state)
 	free(active);
 }
 
+/* The server log's bytes from offset on; caller frees. */
+static char *log_since(long offset)
+{
+	FILE *f = fopen(S.log, "r");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	long end = ftell(f);
+	char *text = xcalloc(1, (size_t)(end > offset ? end - offset : 0) + 1);
+	fseek(f, offset, SEEK_SET);
+	size_t n = fread(text, 1, (size_t)(end > offset ? end - offset : 0), f);
+	text[n] = '\0';
+	fclose(f);
+	return text;
+}
+
+static long log_size(void)
+{
+	struct stat st;
+	return stat(S.log, &st) == 0 ? (long)st.st_size : 0;
+}
+
 static void test_show(void **state)
 {
 	(void)state;
 	char *id = take(S.tok_acme, "active", NULL);
+	long before = log_size();
 	Run r = RUN(S.tok_acme, "show", id);
 	expect_rc(&r, 0);
 	assert_non_null(strstr(r.out, id));
 	assert_non_null(strstr(r.out, "active"));
 	assert_non_null(strstr(r.out, "ssh"));
 	run_done(&r);
+	/* A verb signs in and asks for what it needs: no fleet load, no stream. */
+	char *log = log_since(before);
+	assert_non_null(strstr(log, "GET /api/v1/me "));
+	assert_non_null(strstr(log, id));
+	assert_null(strstr(log, "GET /api/v1/allocations "));
+	assert_null(strstr(log, "GET /api/v1/nodes "));
+	assert_null(strstr(log, "/events/stream"));
+	free(log);
 
 	r = RUN(S.tok_acme, "show", id, "--json");
 	expect_rc(&r, 0);
