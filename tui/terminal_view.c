@@ -529,11 +529,15 @@ static bool dock_cursor(void *obj, int *y, int *x)
 static void dock_describe(void *obj, char *mode, size_t msz, char *hints, size_t hsz)
 {
 	Term *t = obj;
-	char prefix[32];
-	keymap_keys_for("global", ACTION_TERM_PREFIX, prefix, sizeof prefix);
+	char prefix[32], k[4][24];
+	keymap_first_key("global", ACTION_TERM_PREFIX, prefix, sizeof prefix);
 	snprintf(mode, msz, "Terminal");
-	snprintf(hints, hsz, "keys go to the shell %s %s then d detach, q leave, s split, ? help", sep(t),
-	         prefix[0] ? prefix : "<C-]>");
+	snprintf(hints, hsz, "keys go to the shell %s %s then %s detach, %s leave, %s split, %s help", sep(t),
+	         prefix[0] ? prefix : "(no prefix key bound)",
+	         keymap_first_key("terminal", ACTION_TERM_DETACH, k[0], sizeof k[0]),
+	         keymap_first_key("terminal", ACTION_TERM_LEAVE, k[1], sizeof k[1]),
+	         keymap_first_key("terminal", ACTION_TERM_TOGGLE_SPLIT, k[2], sizeof k[2]),
+	         keymap_first_key("terminal", ACTION_HELP, k[3], sizeof k[3]));
 }
 
 static void free_help(void *obj)
