@@ -55,6 +55,7 @@ struct Cli {
 	int exit_code;
 	bool reached;         /* the session got past CONNECTING at least once */
 	int json_count;       /* items printed so far in a --json list */
+	const struct PagedList *list; /* the list being read (ls, nodes, events) */
 	uv_poll_t prompt;     /* stdin for the release question */
 	bool prompt_active;
 	char *alloc_name;
@@ -184,7 +185,81 @@ static char *clean(const char *s)
 
 /* --- ls ------------------------------------------------------------------ */
 
-static void ls_request(Cli *c, const char *cursor);
+
+/* --- paged lists (ls, nodes, events) ------------------------------------------------ */
+
+/* A v1 list read page by page: the first page's path, what to do with each
+ * item, and what to do after the last page. */
+typedef struct PagedList {
+	const char *verb;
+	void (*path)(Cli *c, QdBuf *path);
+	void (*item)(Cli *c, json_t *it);
+	void (*end)(Cli *c);
+} PagedList;
+
+static void paged_request(Cli *c, const char *cursor);
+
+static void paged_done(void *ud, const ApiResponse *r)
+{
+	Cli *c = ud;
+	const PagedList *k = c->list;
+	if (r->outcome != API_OK) {
+		finish(c, report_error(k->verb, r));
+		return;
+	}
+	json_t *items = json_object_get(r->body, "items");
+	if (!json_is_array(items)) {
+		fprintf(stderr, "qdeck: %s: the server's list has no \"items\" array\n", k->verb);
+		finish(c, CLI_FAILED);
+		return;
+	}
+	size_t i;
+	json_t *it;
+	json_array_foreach(items, i, it)
+		k->item(c, it);
+	json_t *next = json_object_get(r->body, "next_cursor");
+	if (json_is_string(next) && json_string_length(next) > 0) {
+		paged_request(c, json_string_value(next));
+		return;
+	}
+	k->end(c);
+}
+
+static void paged_request(Cli *c, const char *cursor)
+{
+	QdBuf path;
+	qdbuf_init(&path);
+	c->list->path(c, &path);
+	if (cursor) {
+		char *e = api_escape(cursor);
+		qdbuf_appendf(&path, "&cursor=%s", e);
+		free(e);
+	}
+	api_request(session_api(c->session), "GET", qdbuf_cstr(&path), NULL, paged_done, c);
+	qdbuf_done(&path);
+}
+
+static void paged_start(Cli *c, const PagedList *k)
+{
+	c->list = k;
+	paged_request(c, NULL);
+}
+
+/* --json lists print one array, an item a line, as the pages arrive. */
+static void json_list_item(Cli *c, json_t *it)
+{
+	char *s = json_dumps(it, JSON_COMPACT | JSON_ENSURE_ASCII);
+	printf("%s%s", c->json_count++ ? ",\n  " : "[\n  ", s ? s : "null");
+	free(s);
+}
+
+/* After a table's last page: close the --json array, if that is the format. */
+static void list_end(Cli *c)
+{
+	if (c->json)
+		printf(c->json_count ? "\n]\n" : "[]\n");
+	finish(c, CLI_OK);
+}
 
 static void ls_print_row(const Allocation *a)
 {
@@ -207,77 +282,46 @@ static void ls_print_row(const Allocation *a)
 	       runtime, storage, age, price);
 }
 
-static void ls_done(void *ud, const ApiResponse *r)
+/* One allocation row, or its JSON. */
+static void ls_item(Cli *c, json_t *it)
 {
-	Cli *c = ud;
-	if (r->outcome != API_OK) {
-		finish(c, report_error("ls", r));
+	if (c->json) {
+		json_list_item(c, it);
 		return;
 	}
-	json_t *items = json_object_get(r->body, "items");
-	if (!json_is_array(items)) {
-		fprintf(stderr, "qdeck: ls: the server's list has no \"items\" array\n");
-		finish(c, CLI_FAILED);
+	Allocation a;
+	char err[256];
+	if (decode_allocation(it, &a, err, sizeof err) < 0) {
+		fprintf(stderr, "qdeck: ls: skipped a row: %s\n", err);
 		return;
 	}
-	size_t i;
-	json_t *it;
-	json_array_foreach(items, i, it) {
-		if (c->json) {
-			char *s = json_dumps(it, JSON_COMPACT | JSON_ENSURE_ASCII);
-			printf("%s%s", c->json_count++ ? ",\n  " : "[\n  ", s ? s : "null");
-			free(s);
-			continue;
-		}
-		Allocation a;
-		char err[256];
-		if (decode_allocation(it, &a, err, sizeof err) < 0) {
-			fprintf(stderr, "qdeck: ls: skipped a row: %s\n", err);
-			continue;
-		}
-		ls_print_row(&a);
-		allocation_done(&a);
-	}
-	json_t *next = json_object_get(r->body, "next_cursor");
-	if (json_is_string(next) && json_string_length(next) > 0) {
-		ls_request(c, json_string_value(next));
-		return;
-	}
-	if (c->json)
-		printf(c->json_count ? "\n]\n" : "[]\n");
-	finish(c, CLI_OK);
+	ls_print_row(&a);
+	allocation_done(&a);
 }
 
-static void ls_request(Cli *c, const char *cursor)
+static void ls_path(Cli *c, QdBuf *path)
 {
-	QdBuf path;
-	qdbuf_init(&path);
 	/* Admins list the fleet, like the console's workbench does. */
 	const SessionProfile *p = session_profile(c->session);
-	qdbuf_appendf(&path, "/api/v1/%sallocations?limit=%d", p && p->is_admin ? "admin/" : "",
+	qdbuf_appendf(path, "/api/v1/%sallocations?limit=%d", p && p->is_admin ? "admin/" : "",
 	              QD_PAGE_LIMIT_MAX);
 	if (!c->all && !c->state_filter)
-		qdbuf_appendf(&path, "&actionable=true&archived=false");
+		qdbuf_appendf(path, "&actionable=true&archived=false");
 	if (c->state_filter) {
 		char *e = api_escape(c->state_filter);
-		qdbuf_appendf(&path, "&state=%s", e);
+		qdbuf_appendf(path, "&state=%s", e);
 		free(e);
 	}
-	if (cursor) {
-		char *e = api_escape(cursor);
-		qdbuf_appendf(&path, "&cursor=%s", e);
-		free(e);
-	}
-	api_request(session_api(c->session), "GET", qdbuf_cstr(&path), NULL, ls_done, c);
-	qdbuf_done(&path);
 }
+
+static const PagedList LS_LIST = { "ls", ls_path, ls_item, list_end };
 
 static void ls_start(Cli *c)
 {
 	if (!c->json)
 		printf("%-16s %-20s %-18s %-22s %-16s %-24s %-14s %5s %7s\n", "ID", "NAME", "STATE",
 		       "SKU", "NODE", "RUNTIME/REASON", "STORAGE", "AGE", "$/H");
-	ls_request(c, NULL);
+	paged_start(c, &LS_LIST);
 }
 
 /* --- show ------------------------------------------------------------------ */
@@ -492,7 +536,6 @@ static void release_checked(void *ud, const ApiResponse *r)
 
 /* --- events ------------------------------------------------------------------- */
 
-static void events_request(Cli *c, const char *cursor);
 static void stream_start(Cli *c, long long since);
 
 /* One event: a line of text, or its JSON on one line. Flushed, so a pipe
@@ -517,32 +560,16 @@ static void print_event(Cli *c, json_t *ev)
 		fflush(stdout);
 }
 
-static void events_done(void *ud, const ApiResponse *r)
+static void events_item(Cli *c, json_t *ev)
 {
-	Cli *c = ud;
-	if (r->outcome != API_OK) {
-		finish(c, report_error("events", r));
-		return;
-	}
-	json_t *items = json_object_get(r->body, "items");
-	if (!json_is_array(items)) {
-		fprintf(stderr, "qdeck: events: the server's list has no \"items\" array\n");
-		finish(c, CLI_FAILED);
-		return;
-	}
-	size_t i;
-	json_t *ev;
-	json_array_foreach(items, i, ev) {
-		json_t *id = json_object_get(ev, "id");
-		if (json_is_integer(id) && json_integer_value(id) > c->last_event_id)
-			c->last_event_id = json_integer_value(id);
-		print_event(c, ev);
-	}
-	json_t *next = json_object_get(r->body, "next_cursor");
-	if (json_is_string(next) && json_string_length(next) > 0) {
-		events_request(c, json_string_value(next));
-		return;
-	}
+	json_t *id = json_object_get(ev, "id");
+	if (json_is_integer(id) && json_integer_value(id) > c->last_event_id)
+		c->last_event_id = json_integer_value(id);
+	print_event(c, ev);
+}
+
+static void events_end(Cli *c)
+{
 	if (c->follow) {
 		/* The stream resumes after the last event printed: nothing between the
 		 * backlog's last page and the handshake is lost or printed twice. */
@@ -552,19 +579,12 @@ static void events_done(void *ud, const ApiResponse *r)
 	finish(c, CLI_OK);
 }
 
-static void events_request(Cli *c, const char *cursor)
+static void events_path(Cli *c, QdBuf *path)
 {
-	QdBuf path;
-	qdbuf_init(&path);
-	qdbuf_appendf(&path, "/api/v1/events?since=%lld&limit=%d", c->since, QD_PAGE_LIMIT_MAX);
-	if (cursor) {
-		char *e = api_escape(cursor);
-		qdbuf_appendf(&path, "&cursor=%s", e);
-		free(e);
-	}
-	api_request(session_api(c->session), "GET", qdbuf_cstr(&path), NULL, events_done, c);
-	qdbuf_done(&path);
+	qdbuf_appendf(path, "/api/v1/events?since=%lld&limit=%d", c->since, QD_PAGE_LIMIT_MAX);
 }
+
+static const PagedList EVENTS_LIST = { "events", events_path, events_item, events_end };
 
 /* --- the event stream (events --follow, launch --wait) ----------------------------- */
 
@@ -902,7 +922,6 @@ static void launch_start(Cli *c)
 
 /* --- nodes ------------------------------------------------------------------------- */
 
-static void nodes_request(Cli *c, const char *cursor);
 
 static void nodes_print_row(const Node *n)
 {
@@ -921,67 +940,36 @@ static void nodes_print_row(const Node *n)
 	       n->allocation_count, agent, hb);
 }
 
-static void nodes_done(void *ud, const ApiResponse *r)
+static void nodes_item(Cli *c, json_t *it)
 {
-	Cli *c = ud;
-	if (r->outcome != API_OK) {
-		finish(c, report_error("nodes", r));
+	if (c->json) {
+		json_list_item(c, it);
 		return;
 	}
-	json_t *items = json_object_get(r->body, "items");
-	if (!json_is_array(items)) {
-		fprintf(stderr, "qdeck: nodes: the server's list has no \"items\" array\n");
-		finish(c, CLI_FAILED);
+	Node n;
+	char err[256];
+	if (decode_node(it, &n, err, sizeof err) < 0) {
+		fprintf(stderr, "qdeck: nodes: skipped a row: %s\n", err);
 		return;
 	}
-	size_t i;
-	json_t *it;
-	json_array_foreach(items, i, it) {
-		if (c->json) {
-			char *s = json_dumps(it, JSON_COMPACT | JSON_ENSURE_ASCII);
-			printf("%s%s", c->json_count++ ? ",\n  " : "[\n  ", s ? s : "null");
-			free(s);
-			continue;
-		}
-		Node n;
-		char err[256];
-		if (decode_node(it, &n, err, sizeof err) < 0) {
-			fprintf(stderr, "qdeck: nodes: skipped a row: %s\n", err);
-			continue;
-		}
-		nodes_print_row(&n);
-		node_done(&n);
-	}
-	json_t *next = json_object_get(r->body, "next_cursor");
-	if (json_is_string(next) && json_string_length(next) > 0) {
-		nodes_request(c, json_string_value(next));
-		return;
-	}
-	if (c->json)
-		printf(c->json_count ? "\n]\n" : "[]\n");
-	finish(c, CLI_OK);
+	nodes_print_row(&n);
+	node_done(&n);
 }
 
-static void nodes_request(Cli *c, const char *cursor)
+static void nodes_path(Cli *c, QdBuf *path)
 {
-	QdBuf path;
-	qdbuf_init(&path);
-	qdbuf_appendf(&path, "/api/v1/nodes?limit=%d", QD_PAGE_LIMIT_MAX);
-	if (cursor) {
-		char *e = api_escape(cursor);
-		qdbuf_appendf(&path, "&cursor=%s", e);
-		free(e);
-	}
-	api_request(session_api(c->session), "GET", qdbuf_cstr(&path), NULL, nodes_done, c);
-	qdbuf_done(&path);
+	(void)c;
+	qdbuf_appendf(path, "/api/v1/nodes?limit=%d", QD_PAGE_LIMIT_MAX);
 }
+
+static const PagedList NODES_LIST = { "nodes", nodes_path, nodes_item, list_end };
 
 static void nodes_start(Cli *c)
 {
 	if (!c->json)
 		printf("%-20s %-18s %-11s %-5s %-14s %-12s %9s %6s %-8s %9s\n", "ID", "NAME", "STATE", "SCHED",
 		       "REGION", "GPU", "FREE/ALL", "ALLOCS", "AGENT", "HEARTBEAT");
-	nodes_request(c, NULL);
+	paged_start(c, &NODES_LIST);
 }
 
 /* --- driver --------------------------------------------------------------------- */
@@ -1010,7 +998,7 @@ static void start_verb(Cli *c)
 		break;
 	case VERB_EVENTS:
 		c->last_event_id = c->since;
-		events_request(c, NULL);
+		paged_start(c, &EVENTS_LIST);
 		break;
 	case VERB_LAUNCH:
 		launch_start(c);
