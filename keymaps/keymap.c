@@ -258,7 +258,25 @@ int keymap_keys_for(const char *context, Action a, char *buf, size_t sz)
 
 const char *keymap_first_key(const char *context, Action a, char *buf, size_t sz)
 {
-	keys_for(context, a, buf, sz, 1);
+	char name[48];
+	keys_for(context, a, name, sizeof name, 1);
+	size_t n = strlen(name);
+	if (n < 3 || name[0] != '<' || name[n - 1] != '>') {
+		snprintf(buf, sz, "%s", name); /* a plain character, or "" */
+		return buf;
+	}
+	/* A status line speaks to people, not to the keys file: "<C-]>" reads
+	 * "Ctrl-]", "<Enter>" reads "Enter", "<lt>" reads "<". */
+	name[n - 1] = '\0';
+	const char *inner = name + 1;
+	if (strcmp(inner, "lt") == 0)
+		snprintf(buf, sz, "<");
+	else if (strncmp(inner, "C-", 2) == 0)
+		snprintf(buf, sz, "Ctrl-%s", inner + 2);
+	else if (strncmp(inner, "S-", 2) == 0)
+		snprintf(buf, sz, "Shift-%s", inner + 2);
+	else
+		snprintf(buf, sz, "%s", inner);
 	return buf;
 }
 

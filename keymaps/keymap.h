@@ -70,7 +70,8 @@ bool keymap_parse_key(const char *name, int *key, bool *is_keycode);
  * shadowed), joined with "/" ("j/<Down>"), into buf. Returns the count
  * (0 = unbound, buf = ""). For hints like "r release". */
 int keymap_keys_for(const char *context, Action a, char *buf, size_t sz);
-/* The first of those keys ("" when unbound), for short hints; returns buf. */
+/* The first of those keys ("" when unbound) as a status-line hint reads it
+ * ("Enter", "Ctrl-]", "j", "<"), not in key-file notation; returns buf. */
 const char *keymap_first_key(const char *context, Action a, char *buf, size_t sz);
 
 #endif

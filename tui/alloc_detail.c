@@ -477,10 +477,12 @@ static const WidgetClass detail_class = {
 static void d_describe(void *obj, char *mode, size_t msz, char *hints, size_t hsz)
 {
 	Detail *d = obj;
-	const char *sep = app_ascii(d->app) ? "|" : "·";
+	static const ViewHint h[] = {
+		{ACTION_NEXT_TAB, "next tab"}, {ACTION_RELEASE, "release"}, {ACTION_COPY_SSH, "copy SSH"},
+		{ACTION_TERMINAL, "terminal"}, {ACTION_BACK, "back"}, {ACTION_HELP, "help"},
+	};
 	snprintf(mode, msz, "Detail");
-	snprintf(hints, hsz, "Tab/%s next tab %s r release %s y copy SSH %s Esc back %s ? help",
-	         app_ascii(d->app) ? "l" : "→", sep, sep, sep, sep);
+	views_hints(d->app, "detail", h, QD_ARRAY_LEN(h), hints, hsz);
 }
 
 void alloc_detail_open(App *app, const char *alloc_id)

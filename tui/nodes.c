@@ -646,10 +646,12 @@ static const WidgetClass nodes_class = {
 static void nodes_describe(void *obj, char *mode, size_t msz, char *hints, size_t hsz)
 {
 	Nodes *ns = obj;
-	const char *sep = app_ascii(ns->app) ? "|" : "·";
+	static const ViewHint h[] = {
+		{ACTION_OPEN, "open"}, {ACTION_FILTER, "filter"}, {ACTION_SORT_NEXT, "sort"},
+		{ACTION_REFRESH, "reload"}, {ACTION_BACK, "back"}, {ACTION_HELP, "help"},
+	};
 	snprintf(mode, msz, "Nodes");
-	snprintf(hints, hsz, "Enter open %s / filter %s s sort %s F5 reload %s Esc back %s ? help", sep, sep, sep,
-	         sep, sep);
+	views_hints(ns->app, "table", h, QD_ARRAY_LEN(h), hints, hsz);
 }
 
 static bool nodes_command(void *obj, Action a, const char *arg)
@@ -1331,14 +1333,20 @@ static const WidgetClass nd_class = {
 static void nd_describe(void *obj, char *mode, size_t msz, char *hints, size_t hsz)
 {
 	NodeDetail *d = obj;
-	const char *sep = app_ascii(d->app) ? "|" : "·";
+	static const ViewHint on_alloc_h[] = {
+		{ACTION_OPEN, "open allocation"}, {ACTION_RELEASE, "release"}, {ACTION_COPY_SSH, "copy SSH"},
+		{ACTION_BACK, "back"}, {ACTION_HELP, "help"},
+	};
+	static const ViewHint on_op_h[] = {
+		{ACTION_OPEN, "run/explain"}, {ACTION_REFRESH, "reload"}, {ACTION_BACK, "back"},
+		{ACTION_HELP, "help"},
+	};
 	snprintf(mode, msz, "Node");
 	bool on_alloc = d->sel >= 0 && (size_t)d->sel < d->nlines && d->lines[d->sel].kind == L_ALLOC;
 	if (on_alloc)
-		snprintf(hints, hsz, "Enter open allocation %s r release %s y copy SSH %s Esc back %s ? help", sep, sep,
-		         sep, sep);
+		views_hints(d->app, "table", on_alloc_h, QD_ARRAY_LEN(on_alloc_h), hints, hsz);
 	else
-		snprintf(hints, hsz, "Enter run/explain %s F5 reload %s Esc back %s ? help", sep, sep, sep);
+		views_hints(d->app, "table", on_op_h, QD_ARRAY_LEN(on_op_h), hints, hsz);
 }
 
 void nodes_open_detail(App *app, const char *node_id)

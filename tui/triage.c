@@ -212,9 +212,12 @@ static const WidgetClass triage_class = {
 static void tr_describe(void *obj, char *mode, size_t msz, char *hints, size_t hsz)
 {
 	Triage *t = obj;
-	const char *sep = app_ascii(t->app) ? "|" : "·";
+	static const ViewHint h[] = {
+		{ACTION_FORCE_RELEASE, "force release"}, {ACTION_OPEN, "open"}, {ACTION_SORT_NEXT, "sort"},
+		{ACTION_BACK, "back"}, {ACTION_HELP, "help"},
+	};
 	snprintf(mode, msz, "Needs action");
-	snprintf(hints, hsz, "F force release %s Enter open %s s sort %s Esc back %s ? help", sep, sep, sep, sep);
+	views_hints(t->app, "table", h, QD_ARRAY_LEN(h), hints, hsz);
 }
 
 void triage_open(App *app)

@@ -8,6 +8,7 @@
 
 #include "common/sanitize.h"
 #include "common/util.h"
+#include "keymaps/keymap.h"
 #include "widgets/theme.h"
 
 void views_clean(const char *in, int cols, bool ascii, char *buf, size_t sz)
@@ -259,4 +260,26 @@ void views_screen_free_windows(Table **t, WINDOW **sub, WINDOW **win)
 	if (*win)
 		delwin(*win);
 	*sub = *win = NULL;
+}
+
+void views_hints(const App *app, const char *context, const ViewHint *hints, size_t n, char *out,
+                 size_t sz)
+{
+	const char *sep = app_ascii(app) ? "|" : "·";
+	size_t len = 0;
+	if (!sz)
+		return;
+	out[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		char key[32];
+		if (!keymap_first_key(context, hints[i].action, key, sizeof key)[0])
+			continue;
+		int w = snprintf(out + len, sz - len, "%s%s%s%s %s", len ? " " : "", len ? sep : "",
+		                 len ? " " : "", key, hints[i].what);
+		if (w < 0 || len + (size_t)w >= sz) {
+			out[len] = '\0'; /* what fitted whole stays */
+			break;
+		}
+		len += (size_t)w;
+	}
 }

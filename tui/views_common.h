@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "keymaps/actions.h"
 #include "net/model.h"
 #include "tui/app.h"
 #include "widgets/table.h"
@@ -92,5 +93,18 @@ void views_screen_free_windows(Table **t, WINDOW **sub, WINDOW **win);
 /* AppLayer.free_obj for a view whose struct begins with its Widget: the
  * widget class's destroy, then the struct itself. */
 void views_free_screen(void *obj);
+
+/* One status-line hint: an action and what it does here. */
+typedef struct {
+	Action action;
+	const char *what;
+} ViewHint;
+
+/* "Enter open · / filter · ? help" into out: each action's first key in the
+ * keymap context (as the user's keymap has it; global ones reach every
+ * context), joined with the app's separator. An action the user unbound is
+ * left out rather than shown with a key that no longer does it. */
+void views_hints(const App *app, const char *context, const ViewHint *hints, size_t n, char *out,
+                 size_t sz);
 
 #endif

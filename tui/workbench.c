@@ -15,6 +15,8 @@
 #include <strings.h>
 
 #include "common/util.h"
+#include "keymaps/keymap.h"
+#include "tui/signin.h"
 #include "tui/triage.h"
 #include "tui/views_common.h"
 #include "widgets/draw.h"
@@ -358,6 +360,16 @@ static void update_empty_text(Workbench *wb)
 		}
 		break;
 	case SESSION_UNAUTHORIZED:
+		if (signin_possible(wb->app)) {
+			char key[24], url[256];
+			views_clean(session_target(s)->api_url, 0, app_ascii(wb->app), url, sizeof url);
+			/* The key first: the line is cut at the screen's width. */
+			snprintf(text, sizeof text, "Signed out (401). Press %s to sign in: the server at %s "
+			         "refused the token.",
+			         keymap_first_key("global", ACTION_REFRESH, key, sizeof key), url);
+			table_set_empty_text(wb->table, text);
+			return;
+		}
 		snprintf(text, sizeof text,
 		         "Signed out (401). %s. The token file is $XDG_CONFIG_HOME/quarterdeck/token (mode 0600); "
 		         "then restart qdeck.",
@@ -545,9 +557,13 @@ static void wb_describe(void *obj, char *mode, size_t msz, char *hints, size_t h
 {
 	Workbench *wb = obj;
 	snprintf(mode, msz, "%s", wb->history ? "History" : "Workloads");
-	const char *sep = app_ascii(wb->app) ? "|" : "·";
-	snprintf(hints, hsz, "Enter open %s / filter %s s sort %s r release %s H %s %s? help", sep, sep, sep,
-	         sep, wb->history ? "live" : "history", sep);
+	const ViewHint h[] = {
+		{ACTION_OPEN, "open"}, {ACTION_FILTER, "filter"}, {ACTION_SORT_NEXT, "sort"},
+		{ACTION_RELEASE, "release"},
+		{wb->history ? ACTION_VIEW_WORKBENCH : ACTION_VIEW_HISTORY, wb->history ? "live" : "history"},
+		{ACTION_HELP, "help"},
+	};
+	views_hints(wb->app, "table", h, QD_ARRAY_LEN(h), hints, hsz);
 }
 
 static bool wb_command(void *obj, Action a, const char *arg)
