@@ -29,6 +29,7 @@
 #include "common/util.h"
 #include "net/events.h"
 #include "net/local.h"
+#include "net/tokenfile.h"
 
 #define PAGE_LIMIT 500
 #define BACKOFF_MIN_MS 500
@@ -124,20 +125,6 @@ static char *trim(char *p)
 	return p;
 }
 
-static int config_dir(char *buf, size_t sz)
-{
-	const char *x = getenv("XDG_CONFIG_HOME");
-	const char *home = getenv("HOME");
-	int n;
-	if (x && x[0] == '/')
-		n = snprintf(buf, sz, "%s/quarterdeck", x);
-	else if (home && home[0] == '/')
-		n = snprintf(buf, sz, "%s/.config/quarterdeck", home);
-	else
-		return -1;
-	return n > 0 && (size_t)n < sz ? 0 : -1;
-}
-
 static bool url_ok(const char *u)
 {
 	if (strncmp(u, "http://", 7) != 0 && strncmp(u, "https://", 8) != 0)
@@ -185,65 +172,13 @@ static int config_api(const char *dir, char **out, char *errbuf, size_t errsz)
 	return rc;
 }
 
-/* Token from the token file. 0 none, 1 found, -1 refused (errbuf). */
-static int token_file(const char *dir, char **out, char *errbuf, size_t errsz)
-{
-	char *path = xasprintf("%s/token", dir);
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	if (fd < 0) {
-		int e = errno;
-		if (e == ENOENT) {
-			free(path);
-			return 0;
-		}
-		snprintf(errbuf, errsz, "%s: %s", path, e == ELOOP ? "is a symlink: use a regular file"
-		         : strerror(e));
-		free(path);
-		return -1;
-	}
-	struct stat st;
-	int rc = -1;
-	if (fstat(fd, &st) < 0) {
-		snprintf(errbuf, errsz, "%s: %s", path, strerror(errno));
-	} else if (!S_ISREG(st.st_mode)) {
-		snprintf(errbuf, errsz, "%s is not a regular file", path);
-	} else if (st.st_mode & 077) {
-		snprintf(errbuf, errsz, "%s is readable by others (mode %04o): run chmod 600 %s", path,
-		         (unsigned)(st.st_mode & 07777), path);
-	} else if (st.st_uid != getuid()) {
-		snprintf(errbuf, errsz, "%s is not owned by you", path);
-	} else {
-		char buf[1024];
-		ssize_t n = read(fd, buf, sizeof buf - 1);
-		if (n < 0) {
-			snprintf(errbuf, errsz, "%s: %s", path, strerror(errno));
-		} else {
-			buf[n] = '\0';
-			char *t = trim(buf);
-			bool clean = *t != '\0' && strlen(t) < 1000;
-			for (char *p = t; *p && clean; p++)
-				clean = (unsigned char)*p > 0x20 && *p != 0x7f;
-			if (clean) {
-				*out = xstrdup(t);
-				rc = 1;
-			} else {
-				snprintf(errbuf, errsz, "%s does not hold a token (one line, no spaces)", path);
-			}
-			memset(buf, 0, sizeof buf);
-		}
-	}
-	close(fd);
-	free(path);
-	return rc;
-}
-
 int session_resolve_target(const char *api_flag, SessionTarget *out, char *errbuf, size_t errsz)
 {
 	memset(out, 0, sizeof *out);
 	if (errbuf && errsz)
 		errbuf[0] = '\0';
 	char dir[PATH_MAX];
-	bool have_dir = config_dir(dir, sizeof dir) == 0;
+	bool have_dir = tokenfile_config_dir(dir, sizeof dir) == 0;
 	const char *env = getenv("QDECK_API_URL");
 	if (api_flag && api_flag[0]) {
 		if (!url_ok(api_flag)) {
@@ -264,7 +199,7 @@ int session_resolve_target(const char *api_flag, SessionTarget *out, char *errbu
 	const char *tok = getenv("QDECK_TOKEN");
 	if (tok && tok[0]) {
 		out->token = xstrdup(tok);
-	} else if (have_dir && token_file(dir, &out->token, errbuf, errsz) < 0) {
+	} else if (have_dir && tokenfile_read(dir, &out->token, errbuf, errsz) < 0) {
 		session_target_done(out);
 		return -1;
 	}
@@ -279,22 +214,15 @@ int session_resolve_target(const char *api_flag, SessionTarget *out, char *errbu
 		out->unix_socket = xstrdup(sock);
 		/* The local plane signs in as its own admin: a platform token from
 		 * the environment is not for it. */
-		if (out->token) {
-			memset(out->token, 0, strlen(out->token));
-			free(out->token);
-			out->token = NULL;
-		}
+		tokenfile_wipe_free(&out->token);
 	}
 	return 0;
 }
 
+/* memset may be optimised away before free(); explicit_bzero may not. */
 static void free_secret(char **p)
 {
-	if (*p) {
-		memset(*p, 0, strlen(*p));
-		free(*p);
-		*p = NULL;
-	}
+	tokenfile_wipe_free(p);
 }
 
 void session_target_done(SessionTarget *t)
@@ -685,6 +613,39 @@ static void token_rejected(Session *s)
 	     s->target.token ? "signed out: the server rejected the token (401); set QDECK_TOKEN or "
 	                       "update the token file"
 	                     : "signed out: no token; set QDECK_TOKEN or write the token file");
+}
+
+void session_sign_in(Session *s, const char *token)
+{
+	if (!s || !token || !*token)
+		return;
+	/* Whatever was in flight was asked with the old token. */
+	if (s->req)
+		api_cancel(s->req); /* its callback clears s->req */
+	uv_timer_stop(s->rest_timer);
+	uv_timer_stop(s->stream_timer);
+	if (s->es)
+		events_disconnect(s->es);
+	s->stream_up = false;
+	free_secret(&s->target.token);
+	s->target.token = xstrdup(token);
+	api_set_token(sapi(s), s->target.token);
+	if (s->es)
+		events_set_token(s->es, s->target.token);
+	s->minted = false;
+	s->stopped = false;
+	s->rest_backoff_ms = 0;
+	s->stream_backoff_ms = 0;
+	/* From /me again; on_me picks up where loading stopped (the cursor and
+	 * what is loaded are kept, and so is the store). */
+	s->step = STEP_ME;
+	set_state(s, SESSION_CONNECTING, "signing in to %s",
+	          s->target.api_url ? s->target.api_url : "the local control plane");
+	run_step(s);
+	/* A stream that was open before the refusal reopens from the last event
+	 * id, so nothing that happened while signed out is missed. */
+	if (s->stream_wanted)
+		stream_connect(s);
 }
 
 /* ---- event stream --------------------------------------------------------- */

@@ -74,6 +74,14 @@ bool session_fully_loaded(const Session *s);
 /* Events from the stream applied to the store since session_new (a resumed
  * stream's duplicates are not counted): for diagnostics and tests. */
 unsigned long long session_events_applied(const Session *s);
+/* Signs in again with another token (the sign-in dialog, after a 401): the
+ * token replaces the old one in the HTTP client and the event stream (the
+ * caller's copy may be wiped right after), the unauthorized state is
+ * cleared and the flow starts again from GET /me, keeping the store and
+ * whatever was loaded; an event stream that was open reopens from the last
+ * event id. A refused token ends in SESSION_UNAUTHORIZED again; an accepted
+ * one goes on to LOADING and LIVE. The token is never reported anywhere. */
+void session_sign_in(Session *s, const char *token);
 /* Asks for the freshest copy of one allocation (and its task) now. */
 void session_refresh_allocation(Session *s, const char *alloc_id);
 

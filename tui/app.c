@@ -27,6 +27,7 @@
 #include "tui/launch.h"
 #include "tui/nodes.h"
 #include "tui/osc52.h"
+#include "tui/signin.h"
 #include "tui/terminal_view.h"
 #include "tui/triage.h"
 #include "tui/views_common.h"
@@ -318,7 +319,7 @@ static const struct {
 	[SESSION_LOADING] = { "~", "◐", "loading", true, ROLE_STATUS_BAR },
 	[SESSION_LIVE] = { "*", "●", "live", true, ROLE_STATE_OK },
 	[SESSION_RECONNECTING] = { "o", "◌", "reconnecting", false, ROLE_STATUS_WARN },
-	[SESSION_UNAUTHORIZED] = { "!", "⚠", "signed out (401): set QDECK_TOKEN or write the token file", false,
+	[SESSION_UNAUTHORIZED] = { "!", "⚠", "signed out (401)", false,
 	                           ROLE_STATUS_ERROR },
 	[SESSION_FORBIDDEN] = { "!", "⚠", "restricted (403)", true, ROLE_STATUS_ERROR },
 	[SESSION_RATE_LIMITED] = { "o", "◌", "rate limited", false, ROLE_STATUS_WARN },
@@ -710,6 +711,8 @@ static void global_action(App *app, Action a, const char *arg)
 		nodes_open(app);
 		break;
 	case ACTION_REFRESH:
+		if (signin_open(app))
+			break; /* signed out: the key reopens the sign-in dialog */
 		app_message(app, false, "the list is live: changes arrive from the event stream");
 		break;
 	case ACTION_TERM_PREFIX:
@@ -826,6 +829,8 @@ static void on_stdin(uv_poll_t *h, int status, int events)
 static void on_session(void *ud, SessionState state, const char *message)
 {
 	App *app = ud;
+	/* Signed out from a platform: the sign-in dialog opens (or settles). */
+	signin_on_session(app, state, message);
 	app_invalidate(app);
 }
 

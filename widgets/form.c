@@ -1,4 +1,10 @@
-/* form — labelled text / select / checkbox fields plus Submit and Cancel. */
+/* form — labelled text / secret / select / checkbox fields plus Submit and
+ * Cancel.
+ *
+ * A secret field keeps its bytes in one buffer allocated once at its full
+ * size (no realloc leaving copies behind), edited only at the end, wiped with
+ * explicit_bzero whenever its text is replaced or the form is freed, and
+ * drawn only as a mask (form_secret_mask). */
 #include "widgets/form.h"
 
 #include <stdio.h>
@@ -10,7 +16,7 @@
 #include "widgets/cmdline.h"
 #include "widgets/draw.h"
 
-typedef enum { FIELD_TEXT, FIELD_SELECT, FIELD_CHECK } FieldKind;
+typedef enum { FIELD_TEXT, FIELD_SELECT, FIELD_CHECK, FIELD_SECRET } FieldKind;
 
 typedef struct {
 	FieldKind kind;
@@ -21,6 +27,8 @@ typedef struct {
 	int noptions;
 	int selected;
 	bool checked;    /* FIELD_CHECK */
+	char *secret;    /* FIELD_SECRET: scap + 1 bytes, NUL-terminated */
+	size_t slen, scap;
 	char *error;     /* shown under the field; NULL = none */
 } Field;
 
@@ -46,6 +54,7 @@ static const WidgetClass form_class;
  * edges when the window is too short for spacers. */
 typedef struct {
 	int note_y;         /* -1: no room for the note */
+	int note_h;         /* its lines shown (one per '\n'-separated line) */
 	int up_y, down_y;   /* rows of the "more above" / "more below" lines */
 	int area_y, area_h; /* the rows the fields scroll in */
 	int buttons_y;
@@ -56,8 +65,15 @@ static Layout layout(const Form *f)
 	int h = f->w.win ? getmaxy(f->w.win) : 0;
 	Layout L = {.note_y = -1, .up_y = 0, .down_y = h - 1, .buttons_y = h - 2};
 	int y = 1, rows = h - 3; /* between the top edge and the buttons */
-	if (f->note && rows >= 2) /* the note, if a field still has a row */
-		L.note_y = y++, rows--;
+	if (f->note && rows >= 2) { /* the note, as far as a field still has a row */
+		int lines = 1;
+		for (const char *p = f->note; *p; p++)
+			lines += *p == '\n';
+		L.note_y = y;
+		L.note_h = QD_MIN(lines, rows - 1);
+		y += L.note_h;
+		rows -= L.note_h;
+	}
 	if (rows >= 4) { /* spacers above and below the fields, the "more" lines in them */
 		L.up_y = y++;
 		rows -= 2;
@@ -139,6 +155,10 @@ static void form_destroy(Widget *w)
 		free(f->f[i].error);
 		cmdline_free(&f->f[i].text);
 		free_options(&f->f[i]);
+		if (f->f[i].secret) {
+			explicit_bzero(f->f[i].secret, f->f[i].scap + 1);
+			free(f->f[i].secret);
+		}
 	}
 	free(f->f);
 	free(f->title);
@@ -190,6 +210,52 @@ int form_add_text(Form *f, const char *label, const char *initial, size_t max_ch
 	return f->n - 1;
 }
 
+int form_add_secret(Form *f, const char *label, size_t max_bytes, bool required)
+{
+	Field *fd = add(f, FIELD_SECRET, label);
+	fd->required = required;
+	fd->scap = max_bytes ? max_bytes : 1024;
+	fd->secret = xcalloc(1, fd->scap + 1);
+	return f->n - 1;
+}
+
+static void secret_set(Field *fd, const char *text)
+{
+	explicit_bzero(fd->secret, fd->scap + 1);
+	size_t n = text ? strlen(text) : 0;
+	fd->slen = n < fd->scap ? n : fd->scap;
+	if (fd->slen)
+		memcpy(fd->secret, text, fd->slen);
+}
+
+/* Characters (not bytes) in a UTF-8 string: what the mask counts. */
+static size_t utf8_chars(const char *s, size_t n)
+{
+	size_t c = 0;
+	for (size_t i = 0; i < n; i++)
+		c += ((unsigned char)s[i] & 0xc0) != 0x80;
+	return c;
+}
+
+void form_secret_mask(size_t nchars, int cols, bool ascii, char *buf, size_t sz)
+{
+	if (sz == 0)
+		return;
+	buf[0] = '\0';
+	if (nchars == 0)
+		return;
+	const char *dot = ascii ? "*" : "\xe2\x80\xa2"; /* • */
+	size_t dl = strlen(dot);
+	if (cols > 0 && nchars < (size_t)cols && nchars * dl < sz) {
+		for (size_t i = 0; i < nchars; i++)
+			memcpy(buf + i * dl, dot, dl);
+		buf[nchars * dl] = '\0';
+		return;
+	}
+	/* Too long to show one mark each: a count says as much. */
+	snprintf(buf, sz, "(hidden, %zu chars)", nchars);
+}
+
 static void set_options(Field *fd, const char *const *options, int n, int selected)
 {
 	free_options(fd);
@@ -238,6 +304,8 @@ static Field *field(const Form *f, int i)
 const char *form_text(const Form *f, int i)
 {
 	Field *fd = field(f, i);
+	if (fd && fd->kind == FIELD_SECRET)
+		return fd->secret;
 	return fd && fd->kind == FIELD_TEXT ? cmdline_text(fd->text) : "";
 }
 
@@ -264,6 +332,8 @@ void form_set_text(Form *f, int i, const char *text)
 	Field *fd = field(f, i);
 	if (fd && fd->kind == FIELD_TEXT)
 		cmdline_set_text(fd->text, text);
+	else if (fd && fd->kind == FIELD_SECRET)
+		secret_set(fd, text);
 	f->w.dirty = true;
 }
 
@@ -316,7 +386,9 @@ static WidgetResult decide(Form *f, FormOutcome o)
 	if (o == FORM_SUBMITTED) {
 		for (int i = 0; i < f->n; i++) {
 			Field *fd = &f->f[i];
-			if (fd->kind == FIELD_TEXT && fd->required && blank(cmdline_text(fd->text))) {
+			bool empty = fd->kind == FIELD_TEXT ? blank(cmdline_text(fd->text))
+			           : fd->kind == FIELD_SECRET ? fd->slen == 0 : false;
+			if (fd->required && empty) {
 				char *msg = xasprintf("%s is required", fd->label);
 				form_set_error(f, i, msg);
 				free(msg);
@@ -333,6 +405,55 @@ static WidgetResult decide(Form *f, FormOutcome o)
 }
 
 static WidgetResult form_key_inner(Form *f, const KeyEvent *ev);
+
+/* Editing a secret: type or paste at the end, Backspace, Ctrl-U clears. No
+ * cursor movement: what is not shown cannot be edited in the middle. */
+static WidgetResult secret_key(Form *f, Field *fd, const KeyEvent *ev)
+{
+	int k = ev->key;
+	bool changed = false;
+	if ((ev->is_keycode && k == KEY_BACKSPACE) || (!ev->is_keycode && (k == 127 || k == 8))) {
+		while (fd->slen > 0) {
+			unsigned char c = (unsigned char)fd->secret[--fd->slen];
+			fd->secret[fd->slen] = '\0';
+			if ((c & 0xc0) != 0x80)
+				break; /* a whole character gone */
+		}
+		changed = true;
+	} else if (!ev->is_keycode && k == 21) { /* Ctrl-U */
+		secret_set(fd, NULL);
+		changed = true;
+	} else if (!ev->is_keycode && k >= 0x20 && k != 0x7f && k <= 0x10ffff) {
+		/* Kept as UTF-8 so the owner's check can say "not ASCII" rather
+		 * than see a different character. */
+		unsigned char u[4];
+		size_t n;
+		unsigned c = (unsigned)k;
+		if (c < 0x80)
+			u[0] = (unsigned char)c, n = 1;
+		else if (c < 0x800)
+			u[0] = (unsigned char)(0xc0 | c >> 6), u[1] = (unsigned char)(0x80 | (c & 0x3f)), n = 2;
+		else if (c < 0x10000)
+			u[0] = (unsigned char)(0xe0 | c >> 12), u[1] = (unsigned char)(0x80 | ((c >> 6) & 0x3f)),
+			u[2] = (unsigned char)(0x80 | (c & 0x3f)), n = 3;
+		else
+			u[0] = (unsigned char)(0xf0 | c >> 18), u[1] = (unsigned char)(0x80 | ((c >> 12) & 0x3f)),
+			u[2] = (unsigned char)(0x80 | ((c >> 6) & 0x3f)), u[3] = (unsigned char)(0x80 | (c & 0x3f)), n = 4;
+		if (fd->slen + n <= fd->scap) {
+			memcpy(fd->secret + fd->slen, u, n);
+			fd->slen += n;
+			changed = true;
+		}
+		explicit_bzero(u, sizeof u);
+	}
+	if (changed && fd->error) {
+		free(fd->error);
+		fd->error = NULL;
+	}
+	if (changed)
+		f->w.dirty = true;
+	return W_HANDLED | (changed ? W_REDRAW : 0);
+}
 
 static WidgetResult form_key(Widget *w, const KeyEvent *ev)
 {
@@ -382,6 +503,8 @@ static WidgetResult form_key_inner(Form *f, const KeyEvent *ev)
 		f->w.dirty = true;
 		return redraw;
 	}
+	case FIELD_SECRET:
+		return secret_key(f, fd, ev);
 	case FIELD_SELECT: {
 		int d = 0;
 		if ((ev->is_keycode && k == KEY_RIGHT) || (raw && (k == 'l' || k == ' ')))
@@ -427,8 +550,17 @@ static void form_draw(Widget *w)
 	keep_focus_visible(f);
 	Layout L = layout(f);
 	int inner = width - 4;
-	if (L.note_y >= 0)
-		draw_text(win, L.note_y, 2, inner, f->note, ROLE_DIM);
+	if (L.note_y >= 0) {
+		const char *p = f->note;
+		for (int i = 0; i < L.note_h && p; i++) {
+			const char *nl = strchr(p, '\n');
+			char line[512];
+			size_t n = nl ? (size_t)(nl - p) : strlen(p);
+			snprintf(line, sizeof line, "%.*s", (int)QD_MIN(n, sizeof line - 1), p);
+			draw_text(win, L.note_y + i, 2, inner, line, ROLE_DIM);
+			p = nl ? nl + 1 : NULL;
+		}
+	}
 	int labw = 0;
 	for (int i = 0; i < f->n; i++)
 		labw = QD_MAX(labw, sanitize_width(f->f[i].label));
@@ -465,6 +597,16 @@ static void form_draw(Widget *w)
 			         fd->selected + 1, fd->noptions);
 			draw_text_pad(win, y, vx, vw, buf, on ? ROLE_BUTTON_FOCUSED : ROLE_DEFAULT, false);
 			break;
+		case FIELD_SECRET: {
+			/* Only the mask is ever drawn: the characters never reach curses. */
+			form_secret_mask(utf8_chars(fd->secret, fd->slen), vw - 1, theme_ascii(), buf, sizeof buf);
+			draw_text_pad(win, y, vx, vw, buf, on ? ROLE_INPUT : ROLE_BUTTON, false);
+			if (on) {
+				cur_y = y;
+				cur_x = vx + QD_MIN(sanitize_width(buf), vw - 1);
+			}
+			break;
+		}
 		case FIELD_CHECK:
 			snprintf(buf, sizeof buf, "%s %s", draw_glyph(fd->checked ? GLYPH_CHECK_ON : GLYPH_CHECK_OFF),
 			         fd->checked ? "yes" : "no");

@@ -41,13 +41,24 @@ void form_set_window(Form *f, WINDOW *win);
 int form_add_text(Form *f, const char *label, const char *initial, size_t max_chars, bool required);
 int form_add_select(Form *f, const char *label, const char *const *options, int n, int selected);
 int form_add_checkbox(Form *f, const char *label, bool checked);
+/* A masked input (a token, a password): up to max_bytes bytes typed or
+ * pasted at the end, Backspace and Ctrl-U edit. It is drawn only as
+ * form_secret_mask() of its length, never as its characters. form_text()
+ * gives the bytes to the owner; form_set_text() replaces them; both the
+ * replaced text and, at form_free, the buffer are wiped (explicit_bzero). */
+int form_add_secret(Form *f, const char *label, size_t max_bytes, bool required);
+/* What a secret field of nchars characters shows in `cols` columns: one
+ * bullet ('*' when ascii) per character when they fit, else
+ * "(hidden, N chars)"; "" when empty. */
+void form_secret_mask(size_t nchars, int cols, bool ascii, char *buf, size_t sz);
 /* Button labels (defaults "Submit" / "Cancel"). */
 void form_set_buttons(Form *f, const char *submit_label, const char *cancel_label);
-/* A line of help under the title (e.g. "Tab next field · Enter launch"). */
+/* Help under the title (e.g. "Tab next field · Enter launch"); '\n' starts
+ * another line, as many as leave room for a field. */
 void form_set_note(Form *f, const char *note);
 
 int form_field_count(const Form *f);
-const char *form_text(const Form *f, int field);       /* "" for non-text */
+const char *form_text(const Form *f, int field);       /* "" for non-text; a secret's bytes */
 int form_selected(const Form *f, int field);           /* -1 for non-select */
 const char *form_selected_label(const Form *f, int field);
 bool form_checked(const Form *f, int field);

@@ -2,7 +2,8 @@
  * destructive actions, required reason input, callback once, no nested loop)
  * and widgets/form (text / select / checkbox fields, required fields, and
  * scrolling a form taller than its window so the focused field and its error
- * stay on screen). */
+ * stay on screen), and the secret field (never drawn, only masked; its
+ * replaced text wiped). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -392,6 +393,88 @@ static void test_form_resize_keeps_focus(void **state)
 	delwin(win);
 }
 
+static void test_form_secret(void **state)
+{
+	(void)state;
+	WINDOW *win = newwin(14, 60, 2, 2);
+	Form *f = form_new(win, "Sign in");
+	form_set_note(f, "line one of the note\nline two of the note");
+	int tok = form_add_secret(f, "Token", 12, true);
+	int save = form_add_checkbox(f, "Save", true);
+	form_set_buttons(f, "Sign in", "Cancel");
+	widget_draw(form_widget(f));
+	assert_true(window_has(win, "line one of the note"));
+	assert_true(window_has(win, "line two of the note"));
+	/* required, like a text field */
+	assert_false(press(form_widget(f), '\n', false) & W_CLOSE);
+	widget_draw(form_widget(f));
+	assert_true(window_has(win, "Token is required"));
+	/* Typed characters reach the owner, never the window: none of Q, Z, 9
+	 * appears anywhere else in this form. */
+	for (const char *p = "QZ9QZ9q"; *p; p++)
+		press(form_widget(f), (unsigned char)*p, false);
+	assert_string_equal(form_text(f, tok), "QZ9QZ9q"); /* 'q' is text here, not quit */
+	widget_draw(form_widget(f));
+	assert_false(window_has(win, "Q"));
+	assert_false(window_has(win, "Z"));
+	assert_false(window_has(win, "9"));
+	assert_false(window_has(win, "required")); /* an edit clears the error */
+	assert_true(window_has(win, "\xe2\x80\xa2\xe2\x80\xa2\xe2\x80\xa2\xe2\x80\xa2\xe2\x80\xa2\xe2\x80\xa2\xe2\x80\xa2"));
+	assert_false(window_has(win, "\xe2\x80\xa2\xe2\x80\xa2\xe2\x80\xa2\xe2\x80\xa2\xe2\x80\xa2\xe2\x80\xa2\xe2\x80\xa2\xe2\x80\xa2"));
+	/* Backspace takes a whole character, a non-ASCII one included */
+	press(form_widget(f), KEY_BACKSPACE, true);
+	press(form_widget(f), 0xe9, false); /* é: two bytes, one mark */
+	assert_string_equal(form_text(f, tok), "QZ9QZ9\xc3\xa9");
+	press(form_widget(f), 127, false);
+	assert_string_equal(form_text(f, tok), "QZ9QZ9");
+	/* the capacity (12 bytes) holds: more typing is dropped */
+	for (int i = 0; i < 10; i++)
+		press(form_widget(f), 'Q', false);
+	assert_int_equal(strlen(form_text(f, tok)), 12);
+	/* Ctrl-U clears it */
+	press(form_widget(f), 21, false);
+	assert_string_equal(form_text(f, tok), "");
+	/* Replacing the text wipes what was there: the same buffer, zero past
+	 * the new end. */
+	form_set_text(f, tok, "QZ9QZ9QZ9QZ9");
+	const char *buf = form_text(f, tok);
+	form_set_text(f, tok, "QZ");
+	assert_ptr_equal(form_text(f, tok), buf);
+	for (int i = 2; i <= 12; i++)
+		assert_int_equal(buf[i], 0);
+	/* In ASCII mode the marks are '*' and still one per character. */
+	theme_set_ascii(true);
+	form_set_text(f, tok, "QZ9");
+	widget_draw(form_widget(f));
+	assert_true(window_has(win, "***"));
+	assert_false(window_has(win, "Q"));
+	theme_set_ascii(false);
+	/* submit carries the secret to the owner */
+	press(form_widget(f), '\t', false);
+	assert_int_equal(form_focus(f), save);
+	assert_true(press(form_widget(f), '\n', false) & W_CLOSE);
+	assert_string_equal(form_text(f, tok), "QZ9");
+	form_free(&f);
+	delwin(win);
+}
+
+static void test_secret_mask(void **state)
+{
+	(void)state;
+	char buf[128];
+	form_secret_mask(0, 40, false, buf, sizeof buf);
+	assert_string_equal(buf, "");
+	form_secret_mask(3, 40, true, buf, sizeof buf);
+	assert_string_equal(buf, "***");
+	form_secret_mask(2, 40, false, buf, sizeof buf);
+	assert_string_equal(buf, "\xe2\x80\xa2\xe2\x80\xa2");
+	/* more than the columns: a count instead of marks */
+	form_secret_mask(40, 40, false, buf, sizeof buf);
+	assert_string_equal(buf, "(hidden, 40 chars)");
+	form_secret_mask(4096, 50, true, buf, sizeof buf);
+	assert_string_equal(buf, "(hidden, 4096 chars)");
+}
+
 int main(void)
 {
 	setlocale(LC_ALL, "C.UTF-8");
@@ -402,6 +485,8 @@ int main(void)
 		cmocka_unit_test(test_form_scrolls_to_focus),
 		cmocka_unit_test(test_form_error_scrolls_with_field),
 		cmocka_unit_test(test_form_resize_keeps_focus),
+		cmocka_unit_test(test_form_secret),
+		cmocka_unit_test(test_secret_mask),
 	};
 	return cmocka_run_group_tests(tests, screen_up, screen_down);
 }
