@@ -422,7 +422,10 @@ static void wb_draw(Widget *w)
 	int len = snprintf(title, sizeof title, " %s %s %zu of %zu", wb->history ? "History" : "Workloads",
 	                   wb->history ? "(all states)" : "(live & actionable)", table_view_count(wb->table),
 	                   wb->nrows);
-	if (!session_fully_loaded(s) && len < (int)sizeof title)
+	/* "loading" only while pages can still come: not when the session stopped. */
+	SessionState st = session_state(s);
+	bool loading = st == SESSION_CONNECTING || st == SESSION_LOADING || st == SESSION_LIVE;
+	if (!session_fully_loaded(s) && loading && len < (int)sizeof title)
 		len += snprintf(title + len, sizeof title - (size_t)len, " %s loading%s %zu loaded", sep,
 		                ascii ? "..." : "…", store_allocation_count(wb->store));
 	if (session_state(s) == SESSION_RECONNECTING && store_allocation_count(wb->store) > 0 &&
