@@ -113,6 +113,13 @@ static const char *const migrations[] = {
 	"CREATE INDEX alloc_state_order ON allocations(state, created_at, id, state_since, search);"
 	"CREATE INDEX alloc_org_state_order ON allocations(org_id, state, created_at, id, state_since,"
 	" search);",
+	/* 5: runtimes carry the name people read ("PyTorch 2.4"), so the console
+	 * and CLI list what the server offers instead of keeping their own copy.
+	 * Rows of an older database get the label the demo seed now writes. */
+	"ALTER TABLE runtimes ADD COLUMN label TEXT NOT NULL DEFAULT '';"
+	"UPDATE runtimes SET label = CASE bundle WHEN 'pytorch' THEN 'PyTorch' WHEN 'vllm' THEN 'vLLM'"
+	" WHEN 'jax' THEN 'JAX' WHEN 'triton' THEN 'Triton Inference Server' WHEN 'jupyter'"
+	" THEN 'JupyterLab' ELSE bundle END || ' ' || version WHERE label = '';",
 };
 
 static uint64_t fnv1a(const char *s)

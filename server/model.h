@@ -76,6 +76,9 @@ json_t *model_skus(Db *db, const Principal *p, ApiError *err);
 json_t *model_images(Db *db, const Principal *p, ApiError *err);
 json_t *model_networks(Db *db, const Principal *p, ApiError *err);
 json_t *model_ssh_keys(Db *db, const Principal *p, ApiError *err);
+/* The managed runtimes a create may name, bundle ascending and each bundle's
+ * newest version first: {"items":[{"bundle","version","label"}...]}. */
+json_t *model_runtimes(Db *db, const Principal *p, ApiError *err);
 json_t *model_ssh_key_add(Db *db, const Principal *p, json_t *body, ApiError *err);
 
 /* admin_scope: all orgs (caller already checked is_admin). */

@@ -122,6 +122,87 @@ json_t *model_networks(Db *db, const Principal *p, ApiError *err)
 	                   true, "read networks", err);
 }
 
+/* Version strings compare part by part, numerically where both parts are
+ * digits, so "2.10" sorts above "2.9" and "24.09" above "4.2". */
+static int version_cmp(const char *a, const char *b)
+{
+	while (*a || *b) {
+		if (isdigit((unsigned char)*a) && isdigit((unsigned char)*b)) {
+			while (*a == '0' && isdigit((unsigned char)a[1]))
+				a++;
+			while (*b == '0' && isdigit((unsigned char)b[1]))
+				b++;
+			size_t na = strspn(a, "0123456789"), nb = strspn(b, "0123456789");
+			if (na != nb)
+				return na < nb ? -1 : 1;
+			int c = strncmp(a, b, na);
+			if (c)
+				return c;
+			a += na;
+			b += nb;
+		} else {
+			if (*a != *b)
+				return (unsigned char)*a < (unsigned char)*b ? -1 : 1;
+			a++;
+			b++;
+		}
+	}
+	return 0;
+}
+
+/* Bundle ascending, then the newest version first: a bundle's first entry is
+ * what a caller naming only the bundle gets. */
+static int runtime_order(const void *x, const void *y)
+{
+	json_t *a = *(json_t *const *)x, *b = *(json_t *const *)y;
+	int c = strcmp(json_string_value(json_object_get(a, "bundle")),
+	               json_string_value(json_object_get(b, "bundle")));
+	if (c)
+		return c;
+	return -version_cmp(json_string_value(json_object_get(a, "version")),
+	                    json_string_value(json_object_get(b, "version")));
+}
+
+json_t *model_runtimes(Db *db, const Principal *p, ApiError *err)
+{
+	(void)p;
+	if (!db_begin_read(db)) {
+		db_fail(db, err, "read runtimes");
+		return NULL;
+	}
+	int64_t as_of = model_last_event_id(db);
+	sqlite3_stmt *st = db_prep(db, "SELECT bundle, version, label FROM runtimes");
+	if (!st) {
+		db_rollback(db);
+		db_fail(db, err, "read runtimes");
+		return NULL;
+	}
+	size_t n = 0, cap = 8;
+	json_t **rows = xmalloc(cap * sizeof *rows);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		const char *bundle = (const char *)sqlite3_column_text(st, 0);
+		const char *version = (const char *)sqlite3_column_text(st, 1);
+		const char *label = (const char *)sqlite3_column_text(st, 2);
+		char fallback[160];
+		if (!label || !*label) { /* a row added by hand without one */
+			snprintf(fallback, sizeof fallback, "%s %s", bundle, version);
+			label = fallback;
+		}
+		if (n == cap)
+			rows = xrealloc(rows, (cap *= 2) * sizeof *rows);
+		rows[n++] = json_pack("{s:s, s:s, s:s}", "bundle", bundle, "version", version, "label",
+		                      label);
+	}
+	sqlite3_reset(st);
+	db_commit(db);
+	qsort(rows, n, sizeof *rows, runtime_order);
+	json_t *items = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(items, rows[i]);
+	free(rows);
+	return list_of(items, as_of);
+}
+
 static json_t *key_json(sqlite3_stmt *st)
 {
 	return json_pack("{s:s, s:s, s:s, s:s, s:o}", "id", sqlite3_column_text(st, 0), "name",

@@ -320,6 +320,7 @@ static json_t *h_me(Ctx *c, ApiError *err) { return model_me(c->r->db, &c->p, er
 static json_t *h_skus(Ctx *c, ApiError *err) { return model_skus(c->r->db, &c->p, err); }
 static json_t *h_images(Ctx *c, ApiError *err) { return model_images(c->r->db, &c->p, err); }
 static json_t *h_networks(Ctx *c, ApiError *err) { return model_networks(c->r->db, &c->p, err); }
+static json_t *h_runtimes(Ctx *c, ApiError *err) { return model_runtimes(c->r->db, &c->p, err); }
 static json_t *h_ssh_keys(Ctx *c, ApiError *err) { return model_ssh_keys(c->r->db, &c->p, err); }
 
 static json_t *h_ssh_key_add(Ctx *c, ApiError *err)
@@ -458,6 +459,7 @@ static const Route ROUTES[] = {
 	{"GET", "/api/v1/skus", h_skus, AUTH_ANY, BODY_NONE, NULL},
 	{"GET", "/api/v1/images", h_images, AUTH_ANY, BODY_NONE, NULL},
 	{"GET", "/api/v1/networks", h_networks, AUTH_ANY, BODY_NONE, NULL},
+	{"GET", "/api/v1/runtimes", h_runtimes, AUTH_ANY, BODY_NONE, NULL},
 	{"GET", "/api/v1/ssh-keys", h_ssh_keys, AUTH_ANY, BODY_NONE, NULL},
 	{"POST", "/api/v1/ssh-keys", h_ssh_key_add, AUTH_ANY, BODY_REQUIRED, NULL},
 	{"GET", "/api/v1/allocations", h_allocations, AUTH_ANY, BODY_NONE, P_ALLOC},

@@ -244,12 +244,14 @@ static bool seed_catalog(Db *db, Rng *r, int64_t now)
 	               "acme-private", "org_acme", "10.20.0.0/16");
 	ok = ok && run(db, "INSERT INTO networks VALUES(?1, ?2, ?3, ?4)", "ssss", "net_globex_lab",
 	               "globex-lab", "org_globex", "10.30.0.0/16");
-	static const char *const runtimes[][2] = {
-		{"pytorch", "2.4"}, {"pytorch", "2.3"}, {"vllm", "0.6"}, {"jax", "0.4"}, {"triton", "24.09"},
-		{"jupyter", "4.2"},
+	static const char *const runtimes[][3] = {
+		{"pytorch", "2.4", "PyTorch 2.4"}, {"pytorch", "2.3", "PyTorch 2.3"},
+		{"vllm", "0.6", "vLLM 0.6"}, {"jax", "0.4", "JAX 0.4"},
+		{"triton", "24.09", "Triton Inference Server 24.09"}, {"jupyter", "4.2", "JupyterLab 4.2"},
 	};
 	for (size_t i = 0; ok && i < QD_ARRAY_LEN(runtimes); i++)
-		ok = run(db, "INSERT INTO runtimes VALUES(?1, ?2)", "ss", runtimes[i][0], runtimes[i][1]);
+		ok = run(db, "INSERT INTO runtimes(bundle, version, label) VALUES(?1, ?2, ?3)", "sss",
+		         runtimes[i][0], runtimes[i][1], runtimes[i][2]);
 	ok = ok && seed_key(db, r, "key_acme_dev_laptop", "usr_acme_dev", "org_acme", "laptop",
 	                    "dev@acme-laptop", now - 90 * DAY);
 	ok = ok && seed_key(db, r, "key_acme_dev_ci", "usr_acme_dev", "org_acme", "ci-runner",

@@ -28,7 +28,7 @@ typedef enum {
 } Verb;
 
 /* The catalogs launch resolves names against. */
-enum { CAT_SKUS, CAT_IMAGES, CAT_NETS, CAT_KEYS, CAT_COUNT };
+enum { CAT_SKUS, CAT_IMAGES, CAT_NETS, CAT_KEYS, CAT_RUNTIMES, CAT_COUNT };
 
 typedef struct Cli Cli;
 
@@ -61,7 +61,7 @@ struct Cli {
 	char *alloc_name;
 	/* launch: what was asked, names or ids as given */
 	char *name, *sku, *image, *network;
-	const char *rt_bundle, *rt_version;
+	char *runtime;        /* BUNDLE or BUNDLE:VERSION, NULL for none */
 	int gpus;
 	json_t *keys;         /* strings */
 	json_t *storage;      /* [{"name","size_gb","mount_path"}] */
@@ -110,10 +110,12 @@ void cli_usage(FILE *f)
 	      "                                        or until the stream is lost (exit 3)\n"
 	      "  nodes [--json]                        the fleet's nodes (every role can read them)\n"
 	      "  launch --name NAME --sku SKU --gpus N --image IMAGE --network NET --key KEY[,KEY]\n"
-	      "         [--storage NAME:SIZE_GB:MOUNT]... [--runtime pytorch|jupyter] [--wait] [--json]\n"
+	      "         [--storage NAME:SIZE_GB:MOUNT]... [--runtime BUNDLE[:VERSION]] [--wait] [--json]\n"
 	      "                                        create an allocation. SKU, IMAGE, NET and KEY are\n"
 	      "                                        ids or exact names (an unknown or ambiguous name\n"
-	      "                                        lists what exists). Prints the receipt; --wait\n"
+	      "                                        lists what exists); a runtime is one the server\n"
+	      "                                        lists, e.g. pytorch (its newest version) or\n"
+	      "                                        pytorch:2.3. Prints the receipt; --wait\n"
 	      "                                        follows it until active (exit 0) or failed (exit 1);\n"
 	      "                                        --json prints JSON lines (receipt, then events)\n"
 	      "\n"
@@ -680,16 +682,39 @@ static void on_signal(uv_signal_t *h, int signum)
 /* --- launch ----------------------------------------------------------------------- */
 
 static const char *const cat_path[CAT_COUNT] = { "/api/v1/skus", "/api/v1/images", "/api/v1/networks",
-                                                 "/api/v1/ssh-keys" };
-static const char *const cat_what[CAT_COUNT] = { "SKU", "image", "network", "SSH key" };
-static const char *const cat_flag[CAT_COUNT] = { "--sku", "--image", "--network", "--key" };
+                                                 "/api/v1/ssh-keys", "/api/v1/runtimes" };
+static const char *const cat_what[CAT_COUNT] = { "SKU", "image", "network", "SSH key", "runtime" };
+static const char *const cat_flag[CAT_COUNT] = { "--sku", "--image", "--network", "--key", "--runtime" };
+static const char *const cat_ref[CAT_COUNT] = { "the id or name", "the id or name", "the id or name",
+                                                "the id or name", "the bundle or bundle:version" };
 
 static void catalog_request(CatalogReq *q, const char *cursor);
 
+/* What a catalog item is called on the command line. A runtime has no id: it
+ * is BUNDLE:VERSION (into buf), and its bundle is the name that also finds it;
+ * its label is what people read. */
+static const char *item_id(int idx, json_t *it, char *buf, size_t bufsz)
+{
+	if (idx != CAT_RUNTIMES)
+		return json_string_value(json_object_get(it, "id"));
+	const char *b = json_string_value(json_object_get(it, "bundle"));
+	const char *v = json_string_value(json_object_get(it, "version"));
+	if (!b || !v)
+		return NULL;
+	snprintf(buf, bufsz, "%s:%s", b, v);
+	return buf;
+}
+
+static const char *item_name(int idx, json_t *it)
+{
+	return json_string_value(json_object_get(it, idx == CAT_RUNTIMES ? "bundle" : "name"));
+}
+
 static void print_choice(int idx, json_t *it)
 {
-	const char *id = json_string_value(json_object_get(it, "id"));
-	const char *name = json_string_value(json_object_get(it, "name"));
+	char buf[256];
+	const char *id = item_id(idx, it, buf, sizeof buf);
+	const char *name = json_string_value(json_object_get(it, idx == CAT_RUNTIMES ? "label" : "name"));
 	fprintf(stderr, "  %-26s %s", clean(id ? id : "?"), clean(name ? name : ""));
 	if (idx == CAT_SKUS) {
 		json_t *counts = json_object_get(it, "gpu_counts"), *n;
@@ -710,43 +735,54 @@ static void print_choice(int idx, json_t *it)
 	fputc('\n', stderr);
 }
 
-/* The id `want` stands for in catalog idx: an exact id, else the one item with
- * exactly that name. NULL when it names none or several; the choices are then
- * on stderr, so the next try can be right. */
-static const char *resolve(Cli *c, int idx, const char *want)
+/* The item `want` stands for in catalog idx: an exact id, else the one item
+ * with exactly that name. A runtime's name is its bundle, which several
+ * versions share: the server lists a bundle's newest version first
+ * (docs/api/v1.md), and that is the one a bare bundle means. NULL when it
+ * names none (or several); the choices are then on stderr, so the next try
+ * can be right. The item is borrowed from c->cat[idx]. */
+static json_t *resolve_item(Cli *c, int idx, const char *want)
 {
 	json_t *items = c->cat[idx], *it;
 	size_t i;
+	char buf[256];
 	json_array_foreach(items, i, it) {
-		const char *id = json_string_value(json_object_get(it, "id"));
+		const char *id = item_id(idx, it, buf, sizeof buf);
 		if (id && strcmp(id, want) == 0)
-			return id;
+			return it;
 	}
 	int matches = 0;
-	const char *found = NULL;
+	json_t *found = NULL;
 	json_array_foreach(items, i, it) {
-		const char *id = json_string_value(json_object_get(it, "id"));
-		const char *name = json_string_value(json_object_get(it, "name"));
-		if (id && name && strcmp(name, want) == 0) {
+		const char *name = item_name(idx, it);
+		if (item_id(idx, it, buf, sizeof buf) && name && strcmp(name, want) == 0) {
 			matches++;
-			found = id;
+			if (!found)
+				found = it;
 		}
 	}
-	if (matches == 1)
+	if (matches == 1 || (matches > 1 && idx == CAT_RUNTIMES))
 		return found;
 	if (matches == 0)
-		fprintf(stderr, "qdeck: launch: %s '%s' is not the id or name of any %s you can use; %s:\n",
-		        cat_flag[idx], clean(want), cat_what[idx],
+		fprintf(stderr, "qdeck: launch: %s '%s' is not %s of any %s you can use; %s:\n",
+		        cat_flag[idx], clean(want), cat_ref[idx], cat_what[idx],
 		        json_array_size(items) ? "these exist" : "there are none");
 	else
 		fprintf(stderr, "qdeck: launch: %s '%s' is ambiguous: %d %ss have that name; give an id:\n",
 		        cat_flag[idx], clean(want), matches, cat_what[idx]);
 	json_array_foreach(items, i, it) {
-		const char *name = json_string_value(json_object_get(it, "name"));
+		const char *name = item_name(idx, it);
 		if (matches == 0 || (name && strcmp(name, want) == 0))
 			print_choice(idx, it);
 	}
 	return NULL;
+}
+
+/* The id `want` stands for (see resolve_item), NULL when none. */
+static const char *resolve(Cli *c, int idx, const char *want)
+{
+	json_t *it = resolve_item(c, idx, want);
+	return it ? json_string_value(json_object_get(it, "id")) : NULL;
 }
 
 static void launch_done(void *ud, const ApiResponse *r)
@@ -835,8 +871,9 @@ static void launch_send(Cli *c)
 	const char *sku = resolve(c, CAT_SKUS, c->sku);
 	const char *image = resolve(c, CAT_IMAGES, c->image);
 	const char *net = resolve(c, CAT_NETS, c->network);
+	json_t *rt = c->runtime ? resolve_item(c, CAT_RUNTIMES, c->runtime) : NULL;
 	json_t *keys = json_array(), *k;
-	bool ok = sku && image && net;
+	bool ok = sku && image && net && (rt || !c->runtime);
 	size_t i;
 	json_array_foreach(c->keys, i, k) {
 		const char *id = resolve(c, CAT_KEYS, json_string_value(k));
@@ -855,9 +892,10 @@ static void launch_send(Cli *c)
 	                         "ssh_key_ids", keys);
 	if (c->storage)
 		json_object_set(body, "storage", c->storage);
-	if (c->rt_bundle)
+	if (rt)
 		json_object_set_new(body, "runtime",
-		                    json_pack("{s:s, s:s}", "bundle", c->rt_bundle, "version", c->rt_version));
+		                    json_pack("{s:O, s:O}", "bundle", json_object_get(rt, "bundle"), "version",
+		                              json_object_get(rt, "version")));
 	api_request(session_api(c->session), "POST", "/api/v1/allocations", body, launch_done, c);
 	json_decref(body);
 }
@@ -909,14 +947,16 @@ static void catalog_request(CatalogReq *q, const char *cursor)
 
 static void launch_start(Cli *c)
 {
-	/* The four catalogs at once; the create goes out when the last one is in. */
-	c->cat_pending = CAT_COUNT;
+	/* The catalogs at once; the create goes out when the last one is in. The
+	 * runtimes are read only when one was asked for. */
+	int n = c->runtime ? CAT_COUNT : CAT_RUNTIMES;
+	c->cat_pending = n;
 	c->wait_since = -1;
 	for (int i = 0; i < CAT_COUNT; i++) {
 		c->cat[i] = json_array();
 		c->cat_req[i] = (CatalogReq){ .c = c, .idx = i };
 	}
-	for (int i = 0; i < CAT_COUNT && !c->finished; i++)
+	for (int i = 0; i < n && !c->finished; i++)
 		catalog_request(&c->cat_req[i], NULL);
 }
 
@@ -1172,16 +1212,13 @@ static int launch_option(Cli *c, const char *a, const char *val)
 		                                            (int)gb, "mount_path", mount));
 		free(vname);
 	} else if (strcmp(a, "--runtime") == 0) {
-		/* The bundles the launch wizard offers, at the versions it offers. */
-		if (strcmp(val, "pytorch") == 0) {
-			c->rt_bundle = "pytorch";
-			c->rt_version = "2.4";
-		} else if (strcmp(val, "jupyter") == 0) {
-			c->rt_bundle = "jupyter";
-			c->rt_version = "4.2";
-		} else {
-			return usage_error("--runtime wants pytorch or jupyter, not '%s'", ref_ok(val) ? val : "?");
-		}
+		/* Only the shape here: which runtimes exist is the server's list
+		 * (GET /runtimes), read when the launch goes out. */
+		const char *colon = strchr(val, ':');
+		if (!ref_ok(val) || val[0] == ':' || (colon && (!colon[1] || strchr(colon + 1, ':'))))
+			return usage_error("--runtime wants BUNDLE or BUNDLE:VERSION (e.g. pytorch or "
+			                   "pytorch:2.3), not '%s'", ref_ok(val) ? val : "?");
+		set_str(&c->runtime, val);
 	}
 	return CLI_OK;
 }
@@ -1348,6 +1385,7 @@ out:
 	free(c.sku);
 	free(c.image);
 	free(c.network);
+	free(c.runtime);
 	free(c.new_id);
 	free(c.alloc_state);
 	free(c.state_filter);

@@ -28,19 +28,16 @@ static const char *const step_names[ST_COUNT] = {
 	"Hardware", "Image", "Network", "Access", "Storage", "Runtime", "Review",
 };
 
-enum { LOAD_SKUS, LOAD_IMAGES, LOAD_NETS, LOAD_KEYS, LOAD_COUNT };
+enum { LOAD_SKUS, LOAD_IMAGES, LOAD_NETS, LOAD_KEYS, LOAD_RUNTIMES, LOAD_COUNT };
 
 static const char *const load_paths[LOAD_COUNT] = {
-	"/api/v1/skus", "/api/v1/images", "/api/v1/networks", "/api/v1/ssh-keys",
+	"/api/v1/skus", "/api/v1/images", "/api/v1/networks", "/api/v1/ssh-keys", "/api/v1/runtimes",
 };
-static const char *const load_what[LOAD_COUNT] = { "SKUs", "images", "networks", "SSH keys" };
+static const char *const load_what[LOAD_COUNT] = { "SKUs", "images", "networks", "SSH keys", "runtimes" };
 
-/* Runtime bundles offered at launch (seed 000 §2.3: an optional overlay). */
-static const struct { const char *label, *bundle, *version; } runtimes[] = {
-	{ "none (plain machine)", NULL, NULL },
-	{ "pytorch 2.4", "pytorch", "2.4" },
-	{ "jupyter 4.2", "jupyter", "4.2" },
-};
+/* The Runtime step's first option: a runtime is an optional overlay (seed 000
+ * §2.3); the others are what GET /runtimes offers. */
+#define NO_RUNTIME "none (plain machine)"
 
 #define MAX_COUNTS 16
 #define MAX_ITEMS 200
@@ -54,8 +51,9 @@ typedef struct {
 	char *name;
 } Sku;
 
+/* Runtimes: id is the bundle, version its version, name the server's label. */
 typedef struct {
-	char *id, *name, *label;
+	char *id, *name, *label, *version;
 	bool chosen;
 } Item;
 
@@ -89,7 +87,7 @@ struct Launch {
 	int image, net;         /* indices, -1 none */
 	bool storage_on;
 	char st_name[64], st_size[16], st_mount[128];
-	int runtime;
+	int runtime;            /* 0 none, else 1 + index in items[LOAD_RUNTIMES] */
 	char new_key_name[64];
 	char *new_key_pub;
 
@@ -155,6 +153,14 @@ static void set_banner(Launch *l, bool error, const char *fmt, ...)
 static const Sku *cur_sku(const Launch *l)
 {
 	return l->sku >= 0 && l->sku < l->nskus ? &l->skus[l->sku] : NULL;
+}
+
+/* The chosen runtime, NULL for none (or while the list is still loading). */
+static const Item *cur_runtime(const Launch *l)
+{
+	int i = l->runtime - 1;
+	return l->loaded[LOAD_RUNTIMES] && i >= 0 && i < l->nitems[LOAD_RUNTIMES] ? &l->items[LOAD_RUNTIMES][i]
+	                                                                          : NULL;
 }
 
 static void copy_text(char *dst, size_t sz, const char *src) { snprintf(dst, sz, "%s", src ? src : ""); }
@@ -302,10 +308,19 @@ static void build_form(Launch *l)
 		form_set_note(f, "Optional: project storage persists across releases · Space ticks · Esc back");
 		break;
 	case ST_RUNTIME: {
-		const char *opts[QD_ARRAY_LEN(runtimes)];
-		for (size_t i = 0; i < QD_ARRAY_LEN(runtimes); i++)
-			opts[i] = runtimes[i].label;
-		l->f_rt = form_add_select(f, "Managed runtime", opts, (int)QD_ARRAY_LEN(runtimes), l->runtime);
+		/* Until the list is here the second option says so; going on is
+		 * refused on it, and "none" never needs the list. */
+		int n = l->nitems[LOAD_RUNTIMES];
+		int nopts = 1 + (l->loaded[LOAD_RUNTIMES] ? n : 1);
+		const char **opts = xcalloc((size_t)nopts, sizeof *opts);
+		opts[0] = NO_RUNTIME;
+		if (!l->loaded[LOAD_RUNTIMES])
+			opts[1] = loading;
+		for (int i = 0; l->loaded[LOAD_RUNTIMES] && i < n; i++)
+			opts[1 + i] = l->items[LOAD_RUNTIMES][i].label;
+		l->f_rt = form_add_select(f, "Managed runtime", opts, nopts,
+		                          l->runtime >= 0 && l->runtime < nopts ? l->runtime : 0);
+		free(opts);
 		form_set_note(f, "Optional: a supported environment on top of the machine · Esc back");
 		break;
 	}
@@ -404,6 +419,31 @@ static void add_item(Launch *l, int which, json_t *it)
 	}
 }
 
+/* A runtime is usable only with both halves of its key: bundle goes in id,
+ * the server's label (or "bundle version") in name, and the option text
+ * shows the pair too, as --runtime and the API spell it. */
+static void add_runtime(Launch *l, json_t *it)
+{
+	const char *bundle = json_string_value(json_object_get(it, "bundle"));
+	const char *ver = json_string_value(json_object_get(it, "version"));
+	const char *label = json_string_value(json_object_get(it, "label"));
+	if (!bundle || !*bundle || !ver || !*ver || l->nitems[LOAD_RUNTIMES] >= MAX_ITEMS)
+		return;
+	l->items[LOAD_RUNTIMES] = xrealloc(l->items[LOAD_RUNTIMES],
+	                                   sizeof(Item) * (size_t)(l->nitems[LOAD_RUNTIMES] + 1));
+	Item *x = &l->items[LOAD_RUNTIMES][l->nitems[LOAD_RUNTIMES]++];
+	memset(x, 0, sizeof *x);
+	x->id = xstrdup(bundle);
+	x->version = xstrdup(ver);
+	bool ascii = app_ascii(l->app);
+	char pair[160], nm[96], key[96];
+	snprintf(pair, sizeof pair, "%s %s", bundle, ver);
+	views_clean(label && *label ? label : pair, 40, ascii, nm, sizeof nm);
+	views_clean(pair, 40, ascii, key, sizeof key);
+	x->name = xstrdup(nm);
+	x->label = strcmp(nm, key) ? xasprintf("%s (%s)", nm, key) : xstrdup(nm);
+}
+
 static void load_done(void *ud, const ApiResponse *r);
 
 static void load_done(void *ud, const ApiResponse *r)
@@ -444,9 +484,14 @@ static void load_done(void *ud, const ApiResponse *r)
 			l->gpu_count = cur_sku(l)->counts[0];
 	} else {
 		json_array_foreach(items, i, it) {
-			if (json_is_object(it))
+			if (json_is_object(it) && which == LOAD_RUNTIMES)
+				add_runtime(l, it);
+			else if (json_is_object(it))
 				add_item(l, which, it);
 		}
+		/* The option after "none" was the loading placeholder. */
+		if (which == LOAD_RUNTIMES)
+			l->runtime = 0;
 		if (which == LOAD_IMAGES && l->nitems[which] > 0)
 			l->image = 0;
 		if (which == LOAD_NETS && l->nitems[which] > 0)
@@ -585,9 +630,9 @@ static void launch_now(Launch *l)
 		json_object_set_new(body, "storage",
 		                    json_pack("[{s:s, s:i, s:s}]", "name", l->st_name, "size_gb", atoi(l->st_size),
 		                              "mount_path", l->st_mount));
-	if (runtimes[l->runtime].bundle)
-		json_object_set_new(body, "runtime", json_pack("{s:s, s:s}", "bundle", runtimes[l->runtime].bundle,
-		                                               "version", runtimes[l->runtime].version));
+	const Item *rt = cur_runtime(l);
+	if (rt)
+		json_object_set_new(body, "runtime", json_pack("{s:s, s:s}", "bundle", rt->id, "version", rt->version));
 	l->launching = true;
 	l->post = api_request(app_api(l->app), "POST", "/api/v1/allocations", body, launched, l);
 	json_decref(body);
@@ -672,6 +717,13 @@ static bool step_valid(Launch *l)
 		}
 		return true;
 	}
+	case ST_RUNTIME:
+		if (l->runtime > 0 && !cur_runtime(l)) {
+			form_set_error(f, l->f_rt, l->load_err[LOAD_RUNTIMES][0] ? l->load_err[LOAD_RUNTIMES]
+			                                                         : "the runtime list is still loading");
+			return false;
+		}
+		return true;
 	default:
 		return true;
 	}
@@ -782,7 +834,8 @@ static void build_info(Launch *l, Info *in)
 		info_add(in, ROLE_DEFAULT, "   Storage     %s, %s GB at %s (persists)", l->st_name, l->st_size, l->st_mount);
 	else
 		info_add(in, ROLE_DEFAULT, "   Storage     scratch disk only (deleted on release)");
-	info_add(in, ROLE_DEFAULT, "   Runtime     %s", runtimes[l->runtime].label);
+	const Item *rt = cur_runtime(l);
+	info_add(in, ROLE_DEFAULT, "   Runtime     %s", rt ? rt->label : NO_RUNTIME);
 	info_add(in, ROLE_STATE_OK, "   Estimated   %s per hour, billed while it runs", total);
 }
 
@@ -940,6 +993,7 @@ static void l_destroy(Widget *w)
 			free(l->items[w2][i].id);
 			free(l->items[w2][i].name);
 			free(l->items[w2][i].label);
+			free(l->items[w2][i].version);
 		}
 		free(l->items[w2]);
 	}

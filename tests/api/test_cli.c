@@ -692,7 +692,9 @@ static void test_usage_errors(void **state)
 		{ "launch", "--name", "x", "--sku", "s", "--gpus", "1", "--image", "i", "--network", "n", "--key", "k",
 		  "--storage", "data:big:/mnt" },
 		{ "launch", "--name", "x", "--sku", "s", "--gpus", "1", "--image", "i", "--network", "n", "--key", "k",
-		  "--runtime", "tensorflow" },
+		  "--runtime", "pytorch:" },
+		{ "launch", "--name", "x", "--sku", "s", "--gpus", "1", "--image", "i", "--network", "n", "--key", "k",
+		  "--runtime", ":2.4" },
 	};
 	for (size_t i = 0; i < QD_ARRAY_LEN(cases); i++) {
 		const char *args[MAX_ARGS + 1];
@@ -787,6 +789,8 @@ static void test_launch_by_names(void **state)
 	assert_string_equal(json_string_value(json_array_get(keys, 0)), "key_acme_dev_laptop");
 	assert_string_equal(json_string_value(json_array_get(keys, 1)), "key_acme_dev_ci");
 	assert_string_equal(json_string_value(json_object_get(json_object_get(a, "runtime"), "bundle")), "pytorch");
+	/* A bare bundle is its newest version. */
+	assert_string_equal(json_string_value(json_object_get(json_object_get(a, "runtime"), "version")), "2.4");
 	json_t *vol = json_array_get(json_object_get(a, "storage"), 0);
 	assert_string_equal(json_string_value(json_object_get(vol, "mount_path")), "/mnt/data");
 	assert_int_equal(json_integer_value(json_object_get(vol, "size_gb")), 100);
@@ -852,6 +856,50 @@ static void test_launch_unknown_names(void **state)
 		fail_msg("a refused launch changed something: %s", why);
 	json_decref(before);
 	json_decref(after);
+}
+
+/* --runtime names what GET /runtimes lists: an older version of a bundle by
+ * BUNDLE:VERSION; a runtime the server does not offer is a usage error that
+ * lists the ones it does, and nothing is created. */
+static void test_launch_runtime(void **state)
+{
+	(void)state;
+	Run r = RUN(S.tok_acme, "launch", "--name", "cli-rt-23", "--sku", "A100 80GB slice", "--gpus", "1",
+	            "--image", "img_ubuntu2204_cuda124", "--network", "default", "--key", "laptop", "--runtime",
+	            "pytorch:2.3");
+	expect_rc(&r, 0);
+	char *id = alloc_in(r.out);
+	run_done(&r);
+	json_t *a = alloc_json(id);
+	json_t *rt = json_object_get(a, "runtime");
+	assert_string_equal(json_string_value(json_object_get(rt, "bundle")), "pytorch");
+	assert_string_equal(json_string_value(json_object_get(rt, "version")), "2.3");
+	json_decref(a);
+	free(id);
+
+	static const char *const unknown[] = { "nosuch", "pytorch:9.9" };
+	for (size_t i = 0; i < QD_ARRAY_LEN(unknown); i++) {
+		json_t *before = api_snapshot(&S);
+		r = RUN(S.tok_acme, "launch", "--name", "cli-rt-nosuch", "--sku", "A100 80GB slice", "--gpus", "1",
+		        "--image", "img_ubuntu2204_cuda124", "--network", "default", "--key", "laptop", "--runtime",
+		        unknown[i]);
+		expect_rc(&r, 2);
+		assert_non_null(strstr(r.err, unknown[i]));
+		/* Every runtime the server lists, as --runtime takes it and by label,
+		 * including those no client ever hard-coded. */
+		static const char *const listed[] = { "pytorch:2.4", "pytorch:2.3", "vllm:0.6", "jax:0.4",
+		                                      "triton:24.09", "jupyter:4.2", "PyTorch 2.3", "vLLM 0.6" };
+		for (size_t k = 0; k < QD_ARRAY_LEN(listed); k++)
+			if (!strstr(r.err, listed[k]))
+				fail_msg("--runtime %s: '%s' is not in the list:\n%s", unknown[i], listed[k], r.err);
+		run_done(&r);
+		json_t *after = api_snapshot(&S);
+		char why[256];
+		if (!api_snapshot_unchanged(before, after, why, sizeof why))
+			fail_msg("a refused launch changed something: %s", why);
+		json_decref(before);
+		json_decref(after);
+	}
 }
 
 static void test_launch_wait(void **state)
@@ -947,6 +995,7 @@ int main(void)
 		cmocka_unit_test(test_launch_by_names),
 		cmocka_unit_test(test_launch_sold_out),
 		cmocka_unit_test(test_launch_unknown_names),
+		cmocka_unit_test(test_launch_runtime),
 		cmocka_unit_test(test_launch_wait),
 		cmocka_unit_test(test_launch_wait_failed),
 		cmocka_unit_test(test_nodes),

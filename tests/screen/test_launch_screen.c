@@ -203,13 +203,26 @@ static void test_launch_every_step(void **state)
 	assert_true(hs_send_key(h, "Space"));
 	assert_true(hs_wait_idle(h, 150, T));
 
-	/* Steps 5 and 6: no storage, no runtime (the defaults). */
+	/* Step 5: no storage (the default). Step 6: the runtimes are the
+	 * server's list (GET /runtimes): "none" first, then vLLM, which no
+	 * client ever hard-coded, is there to pick. */
 	next_step(h, "Step 5 of 7: Storage");
 	int st = field_row(h, "Attach project storage");
 	assert_true(st >= 0);
 	assert_true(strstr(hs_row(h, st), "no") != NULL);
 	next_step(h, "Step 6 of 7: Runtime");
-	assert_true(hs_contains(h, "none (plain machine)"));
+	int rt = field_row(h, "Managed runtime");
+	assert_true(rt >= 0);
+	assert_true(hs_wait_row_text(h, rt, "none (plain machine)", T));
+	assert_true(strstr(hs_row(h, rt), "(1/7)") != NULL); /* none + the demo's six */
+	for (int i = 0; i < 7 && !strstr(hs_row(h, rt), "vLLM 0.6"); i++) {
+		assert_true(hs_send_key(h, "Right"));
+		assert_true(hs_wait_idle(h, 100, T));
+	}
+	if (!strstr(hs_row(h, rt), "vLLM 0.6 (vllm 0.6)")) {
+		hs_dump(h, "the Runtime step does not offer the server's vLLM 0.6");
+		fail_msg("vLLM 0.6 is not offered");
+	}
 
 	/* Step 7: the review says everything that will be asked for. */
 	next_step(h, "Step 7 of 7: Review");
@@ -222,7 +235,7 @@ static void test_launch_every_step(void **state)
 	assert_true(hs_contains(h, "SSH keys    laptop"));
 	assert_false(hs_contains(h, "ci-runner"));
 	assert_true(hs_contains(h, "Storage     scratch disk only"));
-	assert_true(hs_contains(h, "Runtime     none (plain machine)"));
+	assert_true(hs_contains(h, "Runtime     vLLM 0.6 (vllm 0.6)"));
 	assert_true(hs_contains(h, "Estimated   $9.96 per hour"));
 	hs_screenshot(h, "launch_review");
 	/* Nothing is created before the confirmation. */
@@ -270,7 +283,9 @@ static void test_launch_every_step(void **state)
 	assert_int_equal(json_integer_value(json_object_get(a, "price_per_hour_cents")), 996);
 	json_t *storage = json_object_get(a, "storage");
 	assert_true(!storage || json_is_null(storage) || json_array_size(storage) == 0);
-	assert_true(json_is_null(json_object_get(a, "runtime")));
+	json_t *runtime = json_object_get(a, "runtime");
+	assert_string_equal(jstr(runtime, "bundle"), "vllm");
+	assert_string_equal(jstr(runtime, "version"), "0.6");
 	json_decref(a);
 }
 
@@ -369,6 +384,7 @@ static void test_refusal_keeps_values(void **state)
 	next_step(h, "Step 6 of 7: Runtime");
 	next_step(h, "Step 7 of 7: Review");
 	assert_true(hs_contains(h, "Estimated   $39.84 per hour"));
+	assert_true(hs_contains(h, "Runtime     none (plain machine)"));
 	assert_true(hs_send_key(h, "Enter"));
 	assert_true(hs_wait_text(h, "insufficient_balance", T));
 	assert_true(hs_wait_text(h, "does not cover one hour at $39.84/h", T));
@@ -406,6 +422,8 @@ static void test_refusal_keeps_values(void **state)
 	a = find_alloc(h, "scr2-broke");
 	assert_non_null(a);
 	assert_string_equal(jid(a, "sku"), "sku_h100_slice");
+	/* The default runtime is none: the create named none. */
+	assert_true(json_is_null(json_object_get(a, "runtime")));
 	json_decref(a);
 }
 
