@@ -241,7 +241,7 @@ static bool server_spawn(Hs *h, int port)
 
 /* `qdeckd --db DB token create --user USER`; the token comes back on stdout,
  * so it never appears in any argv. */
-static char *token_create(Hs *h, const char *user)
+char *hs_token_create(Hs *h, const char *user)
 {
 	int fds[2];
 	if (pipe2(fds, O_CLOEXEC) < 0)
@@ -462,7 +462,7 @@ Hs *hs_start(const HsOpts *opts)
 		hs_stop(&h);
 		return NULL;
 	}
-	h->token = token_create(h, h->user);
+	h->token = hs_token_create(h, h->user);
 	if (!h->token) {
 		hs_stop(&h);
 		return NULL;

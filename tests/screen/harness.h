@@ -124,6 +124,11 @@ int hs_port(const Hs *h);
 /* The temp dir (for tests that need a file next to the database). */
 const char *hs_dir(const Hs *h);
 
+/* A fresh bearer token for `user` on h's database, minted through
+ * `qdeckd token create` (it comes back on stdout, never through an argv).
+ * Caller wipes and frees it; NULL with a message on stderr on failure. */
+char *hs_token_create(Hs *h, const char *user);
+
 /* kill -9 qdeckd and reap it. */
 bool hs_server_kill(Hs *h);
 /* Starts qdeckd again on the same database and port. */

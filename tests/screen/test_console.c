@@ -16,78 +16,28 @@
 #include <string.h>
 #include <strings.h>
 
-#include "tests/screen/harness.h"
+#include "tests/screen/scenario.h"
 
-/* Generous: a wait only takes this long when the test is failing anyway. */
-#define T 15000
+#define T SC_WAIT_MS
 
-#define LIVE "\xe2\x97\x8f live"        /* "● live" on the status line */
+#define LIVE SC_LIVE
 #define CURSOR "\xe2\x96\xb6"            /* "▶" selection marker */
-#define ACTIVE "\xe2\x97\x8f active"
+#define ACTIVE SC_ACTIVE
 #define RELEASING "\xe2\x97\x90 releasing"
 #define RELEASED "\xe2\x97\x8b released"
-
-static int teardown(void **state)
-{
-	Hs *h = *state;
-	hs_stop(&h);
-	*state = NULL;
-	return 0;
-}
 
 static Hs *console(void **state, int rows, int cols, const char *user, bool no_color)
 {
 	HsOpts o = {.rows = rows, .cols = cols, .user = user, .no_color = no_color};
-	Hs *h = hs_start(&o);
-	assert_non_null(h);
-	*state = h;
-	assert_true(hs_wait_text(h, LIVE, T));
+	return sc_console(state, &o);
+}
+
+/* A 120x40 console with the workbench's first page drawn. */
+static Hs *workbench(void **state, const char *user, bool no_color)
+{
+	Hs *h = console(state, 40, 120, user, no_color);
+	sc_wait_loaded(h);
 	return h;
-}
-
-/* One API call that must answer `expect`; the parsed body (caller decrefs). */
-static json_t *api(Hs *h, const char *method, const char *path, const char *body, long expect)
-{
-	long status = 0;
-	char *text = hs_api(h, method, path, body, &status);
-	if (status != expect)
-		fprintf(stderr, "%s %s: status %ld, wanted %ld: %s\n", method, path, status, expect,
-		        text ? text : "(no body)");
-	assert_int_equal(status, expect);
-	json_error_t jerr;
-	json_t *j = json_loads(text, 0, &jerr);
-	free(text);
-	assert_non_null(j);
-	return j;
-}
-
-static const char *jstr(json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-	return s ? s : "";
-}
-
-/* Rows that show an allocation: they carry a state as glyph + word. */
-static bool is_state_row(const char *row)
-{
-	static const char *const states[] = {"active", "provisioning", "restarting", "restart_failed",
-	                                     "releasing", "release_failed", "released", "failed"};
-	for (size_t i = 0; i < sizeof states / sizeof states[0]; i++) {
-		const char *p = strstr(row, states[i]);
-		/* glyph, space, word: the byte before the word is the space after a glyph */
-		if (p && p - row >= 4 && p[-1] == ' ' && (unsigned char)p[-2] >= 0x80)
-			return true;
-	}
-	return false;
-}
-
-static int count_state_rows(Hs *h)
-{
-	int n = 0;
-	for (int r = 0; r < hs_rows(h); r++)
-		if (is_state_row(hs_row(h, r)))
-			n++;
-	return n;
 }
 
 /* The first word of a table row after the selection marker column. */
@@ -125,7 +75,7 @@ static void selected_name(Hs *h, char *out, size_t sz)
 static int first_state_row(Hs *h)
 {
 	for (int r = 0; r < hs_rows(h); r++)
-		if (is_state_row(hs_row(h, r)))
+		if (sc_is_state_row(hs_row(h, r)))
 			return r;
 	return -1;
 }
@@ -150,56 +100,12 @@ static bool attrs_equal(HsAttrs a, HsAttrs b)
 	       a.fg == b.fg && a.bg == b.bg;
 }
 
-/* An active allocation on screen whose name no other allocation contains, so
- * typing it into the filter leaves exactly its row. Copied into out. */
-static void pick_active(Hs *h, char *name, size_t nsz, char *id, size_t isz)
-{
-	json_t *all = api(h, "GET", "/api/v1/admin/allocations?limit=500", NULL, 200);
-	json_t *items = json_object_get(all, "items");
-	size_t i;
-	json_t *a;
-	name[0] = '\0';
-	json_array_foreach(items, i, a) {
-		const char *n = jstr(a, "name");
-		if (strcmp(jstr(a, "state"), "active") != 0 || strlen(n) < 4 || !hs_contains(h, n))
-			continue;
-		bool unique = true;
-		size_t k;
-		json_t *b;
-		json_array_foreach(items, k, b) {
-			if (k != i && strstr(jstr(b, "name"), n))
-				unique = false;
-		}
-		if (unique) {
-			snprintf(name, nsz, "%s", n);
-			snprintf(id, isz, "%s", jstr(a, "id"));
-			break;
-		}
-	}
-	json_decref(all);
-	if (!name[0]) {
-		hs_dump(h, "no active allocation with a unique name on screen");
-		fail_msg("no active allocation to work with");
-	}
-}
-
-static bool type_filter(Hs *h, const char *text)
-{
-	if (!hs_send_keys(h, "/"))
-		return false;
-	for (const char *p = text; *p; p++) {
-		char c[2] = {*p, 0};
-		hs_send_keys(h, c);
-	}
-	return hs_wait_idle(h, 150, T);
-}
-
 /* A create request for the cheapest available SKU (JSON text, caller frees). */
 static char *create_body(Hs *h, const char *name_json)
 {
-	json_t *skus = api(h, "GET", "/api/v1/skus", NULL, 200);
-	json_t *imgs = api(h, "GET", "/api/v1/images", NULL, 200);
-	json_t *nets = api(h, "GET", "/api/v1/networks", NULL, 200);
+	json_t *skus = sc_api(h, "GET", "/api/v1/skus", NULL, 200);
+	json_t *imgs = sc_api(h, "GET", "/api/v1/images", NULL, 200);
+	json_t *nets = sc_api(h, "GET", "/api/v1/networks", NULL, 200);
 	json_t *best = NULL, *s;
 	json_int_t best_cost = 0;
 	size_t i;
@@ -217,9 +123,9 @@ static char *create_body(Hs *h, const char *name_json)
 	if (asprintf(&body,
 	             "{\"name\": %s, \"sku_id\": \"%s\", \"gpu_count\": %lld, \"image_id\": \"%s\", "
 	             "\"network_id\": \"%s\", \"ssh_key_ids\": []}",
-	             name_json, jstr(best, "id"), (long long)n,
-	             jstr(json_array_get(json_object_get(imgs, "items"), 0), "id"),
-	             jstr(json_array_get(json_object_get(nets, "items"), 0), "id")) < 0)
+	             name_json, sc_jstr(best, "id"), (long long)n,
+	             sc_jstr(json_array_get(json_object_get(imgs, "items"), 0), "id"),
+	             sc_jstr(json_array_get(json_object_get(nets, "items"), 0), "id")) < 0)
 		fail_msg("out of memory");
 	json_decref(skus);
 	json_decref(imgs);
@@ -231,28 +137,26 @@ static char *create_body(Hs *h, const char *name_json)
 
 static void test_landing_is_runtime_first(void **state)
 {
-	Hs *h = console(state, 40, 120, "ops", false);
-	assert_true(hs_wait_text(h, ACTIVE, T));
-	assert_true(hs_wait_idle(h, 300, T));
+	Hs *h = workbench(state, "ops", false);
 	hs_screenshot(h, "workbench");
 
 	/* Hidden: released rows, and the names of allocations that are only
 	 * released/failed and no longer actionable. */
 	assert_false(hs_contains(h, RELEASED));
-	json_t *gone = api(h, "GET", "/api/v1/admin/allocations?state=released&limit=500", NULL, 200);
-	json_t *live = api(h, "GET", "/api/v1/admin/allocations?state=active,provisioning&limit=500", NULL, 200);
-	json_t *all = api(h, "GET", "/api/v1/admin/allocations?limit=500", NULL, 200);
+	json_t *gone = sc_api(h, "GET", "/api/v1/admin/allocations?state=released&limit=500", NULL, 200);
+	json_t *live = sc_api(h, "GET", "/api/v1/admin/allocations?state=active,provisioning&limit=500", NULL, 200);
+	json_t *all = sc_api(h, "GET", "/api/v1/admin/allocations?limit=500", NULL, 200);
 	size_t i, k;
 	json_t *a, *b;
 	int checked = 0;
 	json_array_foreach(json_object_get(gone, "items"), i, a) {
-		const char *n = jstr(a, "name");
+		const char *n = sc_jstr(a, "name");
 		/* Names repeat across states: only judge names that no allocation in
 		 * another state shares. */
 		bool shared = false;
 		json_array_foreach(json_object_get(all, "items"), k, b) {
-			if (strcmp(jstr(b, "state"), "released") != 0 &&
-			    (strstr(jstr(b, "name"), n) || strstr(n, jstr(b, "name"))))
+			if (strcmp(sc_jstr(b, "state"), "released") != 0 &&
+			    (strstr(sc_jstr(b, "name"), n) || strstr(n, sc_jstr(b, "name"))))
 				shared = true;
 		}
 		if (shared || strlen(n) < 4)
@@ -276,10 +180,10 @@ static void test_landing_is_runtime_first(void **state)
 	 * rows as active ones up to the visible height. */
 	size_t nactive = 0;
 	json_array_foreach(json_object_get(live, "items"), i, a) {
-		if (strcmp(jstr(a, "state"), "active") == 0)
+		if (strcmp(sc_jstr(a, "state"), "active") == 0)
 			nactive++;
 	}
-	int rows = count_state_rows(h);
+	int rows = sc_count_state_rows(h);
 	assert_true(nactive > 0);
 	assert_true((size_t)rows >= (nactive < 30 ? nactive : 30));
 	json_decref(gone);
@@ -292,30 +196,28 @@ static void test_landing_is_runtime_first(void **state)
 
 static void test_filter_narrows_and_clears(void **state)
 {
-	Hs *h = console(state, 40, 120, "ops", false);
-	assert_true(hs_wait_text(h, ACTIVE, T));
-	assert_true(hs_wait_idle(h, 300, T));
-	int before = count_state_rows(h);
+	Hs *h = workbench(state, "ops", false);
+	int before = sc_count_state_rows(h);
 	char name[128], id[64];
-	pick_active(h, name, sizeof name, id, sizeof id);
+	sc_pick_active(h, true, NULL, name, sizeof name, id, sizeof id);
 	assert_true(before > 1);
 
 	/* Incremental: the rows narrow as the text is typed, before Enter. */
-	assert_true(type_filter(h, name));
-	assert_int_equal(count_state_rows(h), 1);
+	assert_true(sc_type_filter(h, name));
+	assert_int_equal(sc_count_state_rows(h), 1);
 	assert_true(strstr(hs_row(h, first_state_row(h)), name) != NULL);
 	assert_true(hs_send_key(h, "Enter"));
 	assert_true(hs_wait_idle(h, 150, T));
-	assert_int_equal(count_state_rows(h), 1);
+	assert_int_equal(sc_count_state_rows(h), 1);
 
 	/* A filter nothing matches empties the table, and C-u clears it. */
-	assert_true(type_filter(h, "zz-no-such-thing"));
-	assert_int_equal(count_state_rows(h), 0);
+	assert_true(sc_type_filter(h, "zz-no-such-thing"));
+	assert_int_equal(sc_count_state_rows(h), 0);
 	assert_true(hs_send_key(h, "Esc"));
 	assert_true(hs_wait_idle(h, 150, T));
 	assert_true(hs_send_key(h, "C-u"));
 	assert_true(hs_wait_idle(h, 200, T));
-	assert_int_equal(count_state_rows(h), before);
+	assert_int_equal(sc_count_state_rows(h), before);
 }
 
 /* Names of the visible rows, top to bottom, with any cut-off ellipsis removed. */
@@ -324,7 +226,7 @@ static int visible_names(Hs *h, char names[][128], int max)
 	int n = 0;
 	for (int r = 0; r < hs_rows(h) && n < max; r++) {
 		const char *row = hs_row(h, r);
-		if (!is_state_row(row))
+		if (!sc_is_state_row(row))
 			continue;
 		row_name(row, names[n], sizeof names[n]);
 		char *cut = strstr(names[n], "\xe2\x80\xa6");
@@ -359,9 +261,7 @@ static long sort_arrow_col(Hs *h, int hdr)
 
 static void test_sort_changes_order(void **state)
 {
-	Hs *h = console(state, 40, 120, "ops", false);
-	assert_true(hs_wait_text(h, ACTIVE, T));
-	assert_true(hs_wait_idle(h, 300, T));
+	Hs *h = workbench(state, "ops", false);
 	char names[64][128];
 
 	/* s: sort by the first column (name), ascending, arrow in the header. */
@@ -397,9 +297,7 @@ static void test_sort_changes_order(void **state)
 
 static void test_detail_tabs_and_return(void **state)
 {
-	Hs *h = console(state, 40, 120, "ops", false);
-	assert_true(hs_wait_text(h, ACTIVE, T));
-	assert_true(hs_wait_idle(h, 300, T));
+	Hs *h = workbench(state, "ops", false);
 	for (int i = 0; i < 3; i++)
 		assert_true(hs_send_key(h, "Down"));
 	assert_true(hs_wait_idle(h, 150, T));
@@ -450,17 +348,13 @@ static void test_detail_tabs_and_return(void **state)
 
 	/* With a filter: it survives the trip too. */
 	char name[128], id[64];
-	pick_active(h, name, sizeof name, id, sizeof id);
-	assert_true(type_filter(h, name));
-	assert_true(hs_send_key(h, "Enter"));
-	assert_true(hs_wait_idle(h, 150, T));
-	assert_int_equal(count_state_rows(h), 1);
+	sc_filter_to_active(h, name, sizeof name, id, sizeof id);
 	assert_true(hs_send_key(h, "Enter"));
 	assert_true(hs_wait_text(h, "SSH Access", T));
 	assert_true(hs_send_key(h, "Esc"));
 	assert_true(hs_wait_gone(h, "SSH Access", T));
 	assert_true(hs_wait_idle(h, 150, T));
-	assert_int_equal(count_state_rows(h), 1);
+	assert_int_equal(sc_count_state_rows(h), 1);
 	selected_name(h, back, sizeof back);
 	assert_string_equal(name, back);
 }
@@ -469,15 +363,9 @@ static void test_detail_tabs_and_return(void **state)
 
 static void test_release_confirm_and_live_states(void **state)
 {
-	Hs *h = console(state, 40, 120, "ops", false);
-	assert_true(hs_wait_text(h, ACTIVE, T));
-	assert_true(hs_wait_idle(h, 300, T));
+	Hs *h = workbench(state, "ops", false);
 	char name[128], id[64];
-	pick_active(h, name, sizeof name, id, sizeof id);
-	assert_true(type_filter(h, name));
-	assert_true(hs_send_key(h, "Enter"));
-	assert_true(hs_wait_idle(h, 150, T));
-	assert_int_equal(count_state_rows(h), 1);
+	sc_filter_to_active(h, name, sizeof name, id, sizeof id);
 
 	/* The dialog names the allocation; Enter first presses Cancel. */
 	assert_true(hs_send_keys(h, "r"));
@@ -490,8 +378,8 @@ static void test_release_confirm_and_live_states(void **state)
 	assert_true(hs_wait_text(h, "cancelled", T));
 	char path[128];
 	snprintf(path, sizeof path, "/api/v1/allocations/%s", id);
-	json_t *a = api(h, "GET", path, NULL, 200);
-	assert_string_equal(jstr(a, "state"), "active");
+	json_t *a = sc_api(h, "GET", path, NULL, 200);
+	assert_string_equal(sc_jstr(a, "state"), "active");
 	json_decref(a);
 	assert_true(strstr(hs_row(h, first_state_row(h)), ACTIVE) != NULL);
 
@@ -505,10 +393,10 @@ static void test_release_confirm_and_live_states(void **state)
 	assert_true(hs_wait_text(h, "accepted", T));
 	/* The row shows releasing (unless the reconciler was already quicker),
 	 * then leaves the runtime-first view once released. */
-	assert_true(hs_wait_text(h, RELEASING, T) || hs_contains(h, RELEASED) || count_state_rows(h) == 0);
+	assert_true(hs_wait_text(h, RELEASING, T) || hs_contains(h, RELEASED) || sc_count_state_rows(h) == 0);
 	assert_true(hs_wait_gone(h, RELEASING, T));
-	a = api(h, "GET", path, NULL, 200);
-	assert_true(strcmp(jstr(a, "state"), "released") == 0 || strcmp(jstr(a, "state"), "release_failed") == 0);
+	a = sc_api(h, "GET", path, NULL, 200);
+	assert_true(strcmp(sc_jstr(a, "state"), "released") == 0 || strcmp(sc_jstr(a, "state"), "release_failed") == 0);
 	json_decref(a);
 
 	/* History shows it released. */
@@ -518,12 +406,10 @@ static void test_release_confirm_and_live_states(void **state)
 
 static void test_release_from_detail(void **state)
 {
-	Hs *h = console(state, 40, 120, "ops", false);
-	assert_true(hs_wait_text(h, ACTIVE, T));
-	assert_true(hs_wait_idle(h, 300, T));
+	Hs *h = workbench(state, "ops", false);
 	char name[128], id[64];
-	pick_active(h, name, sizeof name, id, sizeof id);
-	assert_true(type_filter(h, name));
+	sc_pick_active(h, true, NULL, name, sizeof name, id, sizeof id);
+	assert_true(sc_type_filter(h, name));
 	assert_true(hs_send_key(h, "Enter"));
 	assert_true(hs_send_key(h, "Enter"));
 	assert_true(hs_wait_text(h, "SSH Access", T));
@@ -542,9 +428,7 @@ static void test_release_from_detail(void **state)
 
 static void test_views_history_triage_help(void **state)
 {
-	Hs *h = console(state, 40, 120, "ops", false);
-	assert_true(hs_wait_text(h, ACTIVE, T));
-	assert_true(hs_wait_idle(h, 300, T));
+	Hs *h = workbench(state, "ops", false);
 
 	assert_true(hs_send_keys(h, "H"));
 	assert_true(hs_wait_text(h, RELEASED, T));
@@ -554,10 +438,10 @@ static void test_views_history_triage_help(void **state)
 	assert_true(hs_wait_gone(h, RELEASED, T));
 
 	/* Needs action: release_failed rows fleet-wide, each with its reason. */
-	json_t *rf = api(h, "GET", "/api/v1/admin/allocations?state=release_failed&limit=500", NULL, 200);
+	json_t *rf = sc_api(h, "GET", "/api/v1/admin/allocations?state=release_failed&limit=500", NULL, 200);
 	json_t *first = json_array_get(json_object_get(rf, "items"), 0);
 	assert_non_null(first);
-	const char *code = jstr(json_object_get(first, "release_failed_reason"), "code");
+	const char *code = sc_jstr(json_object_get(first, "release_failed_reason"), "code");
 	assert_true(hs_send_keys(h, "A"));
 	assert_true(hs_wait_text(h, "release_failed", T));
 	if (code[0])
@@ -587,11 +471,11 @@ static void test_user_cannot_open_needs_action(void **state)
 	assert_true(hs_send_keys(h, "A"));
 	assert_true(hs_wait_text(h, "Needs action is for admins", T));
 	/* Org isolation on screen: no globex allocation shows for acme. */
-	json_t *mine = api(h, "GET", "/api/v1/allocations?limit=500", NULL, 200);
+	json_t *mine = sc_api(h, "GET", "/api/v1/allocations?limit=500", NULL, 200);
 	size_t i;
 	json_t *a;
 	json_array_foreach(json_object_get(mine, "items"), i, a) {
-		assert_string_equal(jstr(a, "org_id"), "org_acme");
+		assert_string_equal(sc_jstr(a, "org_id"), "org_acme");
 	}
 	json_decref(mine);
 	assert_false(hs_contains(h, "globex"));
@@ -601,9 +485,7 @@ static void test_user_cannot_open_needs_action(void **state)
 
 static void test_resize_to_80x24(void **state)
 {
-	Hs *h = console(state, 40, 120, "ops", false);
-	assert_true(hs_wait_text(h, ACTIVE, T));
-	assert_true(hs_wait_idle(h, 300, T));
+	Hs *h = workbench(state, "ops", false);
 	assert_true(hs_resize(h, 24, 80));
 	assert_true(hs_wait_idle(h, 300, T));
 	/* Still readable: the status line at the bottom, states as glyph + word, a
@@ -611,7 +493,7 @@ static void test_resize_to_80x24(void **state)
 	assert_true(strstr(hs_row(h, 23), "live") != NULL);
 	assert_true(hs_contains(h, ACTIVE));
 	assert_true(selected_row(h) >= 0);
-	assert_true(count_state_rows(h) >= 5);
+	assert_true(sc_count_state_rows(h) >= 5);
 	hs_screenshot(h, "workbench_80x24");
 	/* Movement still works at the small size. */
 	int sel = selected_row(h);
@@ -626,9 +508,7 @@ static void test_resize_to_80x24(void **state)
 
 static void test_no_color(void **state)
 {
-	Hs *h = console(state, 40, 120, "ops", true);
-	assert_true(hs_wait_text(h, ACTIVE, T));
-	assert_true(hs_wait_idle(h, 300, T));
+	Hs *h = workbench(state, "ops", true);
 	assert_false(hs_any_color(h));
 	/* Selection still visible without colour: marker and an attribute. */
 	int sel = selected_row(h);
@@ -646,9 +526,7 @@ static void test_no_color(void **state)
 static void test_server_killed_and_restarted(void **state)
 {
 	/* acme-dev: an ordinary user with a balance, who can create. */
-	Hs *h = console(state, 40, 120, "acme-dev", false);
-	assert_true(hs_wait_text(h, ACTIVE, T));
-	assert_true(hs_wait_idle(h, 300, T));
+	Hs *h = workbench(state, "acme-dev", false);
 
 	assert_true(hs_server_kill(h));
 	assert_true(hs_wait_gone(h, LIVE, T));
@@ -662,7 +540,7 @@ static void test_server_killed_and_restarted(void **state)
 	/* Restart, and change something at once, before the console is back. */
 	assert_true(hs_server_restart(h));
 	char *body = create_body(h, "\"outage-probe\"");
-	json_t *receipt = api(h, "POST", "/api/v1/allocations", body, 202);
+	json_t *receipt = sc_api(h, "POST", "/api/v1/allocations", body, 202);
 	free(body);
 	json_decref(receipt);
 
@@ -673,7 +551,7 @@ static void test_server_killed_and_restarted(void **state)
 	assert_true(hs_wait_idle(h, 150, T));
 	int r = hs_find_row(h, "outage-probe");
 	assert_true(r >= 0);
-	assert_true(is_state_row(hs_row(h, r)));
+	assert_true(sc_is_state_row(hs_row(h, r)));
 }
 
 #define EVIL_JSON "\"evil\\u001b]0;pwned\\u0007\\u001b[31mred\\u009b2J\""
@@ -703,9 +581,7 @@ static void assert_harmless(Hs *h)
  * fault carries it into release_failed_reason.message. */
 static void test_hostile_server_string(void **state)
 {
-	Hs *h = console(state, 40, 120, "ops", false);
-	assert_true(hs_wait_text(h, ACTIVE, T));
-	assert_true(hs_wait_idle(h, 300, T));
+	Hs *h = workbench(state, "ops", false);
 
 	/* A hostile name is either refused or stored verbatim; never mangled. */
 	char *body = create_body(h, EVIL_JSON);
@@ -716,7 +592,7 @@ static void test_hostile_server_string(void **state)
 	free(res);
 
 	char name[128], id[64];
-	pick_active(h, name, sizeof name, id, sizeof id);
+	sc_pick_active(h, true, NULL, name, sizeof name, id, sizeof id);
 	res = hs_api(h, "POST", "/api/v1/admin/faults",
 	             "{\"kind\": \"release_fail\", \"reason_code\": \"evil_probe\", \"message\": " EVIL_JSON
 	             ", \"count\": 1}",
@@ -727,19 +603,19 @@ static void test_hostile_server_string(void **state)
 	free(res);
 	char path[160];
 	snprintf(path, sizeof path, "/api/v1/allocations/%s/release", id);
-	json_t *r = api(h, "POST", path, NULL, 202);
+	json_t *r = sc_api(h, "POST", path, NULL, 202);
 	json_decref(r);
 	snprintf(path, sizeof path, "/api/v1/allocations/%s", id);
 	json_t *a = NULL;
 	for (int i = 0; i < 150; i++) {
 		json_decref(a);
-		a = api(h, "GET", path, NULL, 200);
-		if (strcmp(jstr(a, "state"), "release_failed") == 0)
+		a = sc_api(h, "GET", path, NULL, 200);
+		if (strcmp(sc_jstr(a, "state"), "release_failed") == 0)
 			break;
 		hs_pump(h, 100);
 	}
-	assert_string_equal(jstr(a, "state"), "release_failed");
-	assert_string_equal(jstr(json_object_get(a, "release_failed_reason"), "message"), EVIL_RAW);
+	assert_string_equal(sc_jstr(a, "state"), "release_failed");
+	assert_string_equal(sc_jstr(json_object_get(a, "release_failed_reason"), "message"), EVIL_RAW);
 	json_decref(a);
 
 	/* Needs action shows the reason; then the detail shows all of it. */
@@ -749,7 +625,7 @@ static void test_hostile_server_string(void **state)
 	assert_true(hs_wait_idle(h, 200, T));
 	assert_harmless(h);
 	assert_true(hs_send_key(h, "Esc"));
-	assert_true(type_filter(h, name));
+	assert_true(sc_type_filter(h, name));
 	assert_true(hs_send_key(h, "Enter"));
 	assert_true(hs_send_key(h, "Enter"));
 	assert_true(hs_wait_text(h, "SSH Access", T));
@@ -762,18 +638,18 @@ static void test_hostile_server_string(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_landing_is_runtime_first, teardown),
-		cmocka_unit_test_teardown(test_filter_narrows_and_clears, teardown),
-		cmocka_unit_test_teardown(test_sort_changes_order, teardown),
-		cmocka_unit_test_teardown(test_detail_tabs_and_return, teardown),
-		cmocka_unit_test_teardown(test_release_confirm_and_live_states, teardown),
-		cmocka_unit_test_teardown(test_release_from_detail, teardown),
-		cmocka_unit_test_teardown(test_views_history_triage_help, teardown),
-		cmocka_unit_test_teardown(test_user_cannot_open_needs_action, teardown),
-		cmocka_unit_test_teardown(test_resize_to_80x24, teardown),
-		cmocka_unit_test_teardown(test_no_color, teardown),
-		cmocka_unit_test_teardown(test_server_killed_and_restarted, teardown),
-		cmocka_unit_test_teardown(test_hostile_server_string, teardown),
+		cmocka_unit_test_teardown(test_landing_is_runtime_first, sc_teardown),
+		cmocka_unit_test_teardown(test_filter_narrows_and_clears, sc_teardown),
+		cmocka_unit_test_teardown(test_sort_changes_order, sc_teardown),
+		cmocka_unit_test_teardown(test_detail_tabs_and_return, sc_teardown),
+		cmocka_unit_test_teardown(test_release_confirm_and_live_states, sc_teardown),
+		cmocka_unit_test_teardown(test_release_from_detail, sc_teardown),
+		cmocka_unit_test_teardown(test_views_history_triage_help, sc_teardown),
+		cmocka_unit_test_teardown(test_user_cannot_open_needs_action, sc_teardown),
+		cmocka_unit_test_teardown(test_resize_to_80x24, sc_teardown),
+		cmocka_unit_test_teardown(test_no_color, sc_teardown),
+		cmocka_unit_test_teardown(test_server_killed_and_restarted, sc_teardown),
+		cmocka_unit_test_teardown(test_hostile_server_string, sc_teardown),
 	};
 	/* QD_TEST_FILTER=test_no_color runs one scenario (a glob). */
 	const char *only = getenv("QD_TEST_FILTER");

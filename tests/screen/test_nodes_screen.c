@@ -16,55 +16,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tests/screen/harness.h"
+#include "tests/screen/scenario.h"
 
-/* Generous: a wait only takes this long when the test is failing anyway. */
-#define T 15000
+#define T SC_WAIT_MS
 
-#define LIVE "\xe2\x97\x8f live"
 #define ONLINE "\xe2\x97\x8f online"
 #define DRAINING "\xe2\x97\x90 draining"
 #define CURSOR "\xe2\x96\xb6"
 #define DOT "\xc2\xb7"
 
 typedef struct {
-	Hs *h;
+	Hs *h; /* first: sc_ctx_start stores it here */
 	char name[128];
 	char id[64];
 } Ctx;
-
-static int teardown(void **state)
-{
-	Ctx *c = *state;
-	if (c) {
-		hs_stop(&c->h);
-		free(c);
-	}
-	*state = NULL;
-	return 0;
-}
 
 /* ---- helpers -------------------------------------------------------------------- */
 
 static json_t *nodes_json(Hs *h)
 {
-	long status = 0;
-	char *text = hs_api(h, "GET", "/api/v1/nodes?limit=500", NULL, &status);
-	if (status != 200)
-		fprintf(stderr, "GET /api/v1/nodes: status %ld: %s\n", status, text ? text : "(no body)");
-	assert_int_equal(status, 200);
-	json_error_t jerr;
-	json_t *j = json_loads(text, 0, &jerr);
-	free(text);
-	assert_non_null(j);
+	json_t *j = sc_api(h, "GET", "/api/v1/nodes?limit=500", NULL, 200);
 	assert_true(json_is_array(json_object_get(j, "items")));
 	return j;
-}
-
-static const char *jstr(json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-	return s ? s : "";
 }
 
 /* An online node with scheduling on and allocations, whose name no other node contains. */
@@ -76,20 +49,20 @@ static void pick_node(Hs *h, char *name, size_t nsz, char *id, size_t isz)
 	json_t *n;
 	name[0] = '\0';
 	json_array_foreach(items, i, n) {
-		const char *nm = jstr(n, "name");
-		if (strcmp(jstr(n, "state"), "online") != 0 || !json_is_true(json_object_get(n, "scheduling")) ||
+		const char *nm = sc_jstr(n, "name");
+		if (strcmp(sc_jstr(n, "state"), "online") != 0 || !json_is_true(json_object_get(n, "scheduling")) ||
 		    json_integer_value(json_object_get(n, "allocation_count")) < 1 || strlen(nm) < 4)
 			continue;
 		bool unique = true;
 		size_t k;
 		json_t *o;
 		json_array_foreach(items, k, o) {
-			if (k != i && strstr(jstr(o, "name"), nm))
+			if (k != i && strstr(sc_jstr(o, "name"), nm))
 				unique = false;
 		}
 		if (unique) {
 			snprintf(name, nsz, "%s", nm);
-			snprintf(id, isz, "%s", jstr(n, "id"));
+			snprintf(id, isz, "%s", sc_jstr(n, "id"));
 			break;
 		}
 	}
@@ -103,15 +76,9 @@ static void node_now(Hs *h, const char *id, char *state, size_t ssz, bool *sched
 {
 	char path[160];
 	snprintf(path, sizeof path, "/api/v1/nodes/%s", id);
-	long status = 0;
-	char *text = hs_api(h, "GET", path, NULL, &status);
-	assert_int_equal(status, 200);
-	json_error_t jerr;
-	json_t *j = json_loads(text, 0, &jerr);
-	free(text);
-	assert_non_null(j);
+	json_t *j = sc_api(h, "GET", path, NULL, 200);
 	json_t *n = json_object_get(j, "node") ? json_object_get(j, "node") : j;
-	snprintf(state, ssz, "%s", jstr(n, "state"));
+	snprintf(state, ssz, "%s", sc_jstr(n, "state"));
 	*scheduling = json_is_true(json_object_get(n, "scheduling"));
 	json_decref(j);
 }
@@ -182,13 +149,8 @@ static bool select_op(Hs *h, const char *op)
 
 static Ctx *start(void **state, const char *user)
 {
-	Ctx *c = calloc(1, sizeof *c);
-	assert_non_null(c);
-	*state = c;
 	HsOpts o = {.rows = 40, .cols = 120, .user = user};
-	c->h = hs_start(&o);
-	assert_non_null(c->h);
-	assert_true(hs_wait_text(c->h, LIVE, T));
+	Ctx *c = sc_ctx_start(state, sizeof *c, &o);
 	assert_true(hs_wait_idle(c->h, 300, T));
 	pick_node(c->h, c->name, sizeof c->name, c->id, sizeof c->id);
 	return c;
@@ -236,7 +198,7 @@ static void test_table_lists_nodes(void **state)
 	size_t i, seen = 0;
 	json_t *n;
 	json_array_foreach(items, i, n) {
-		const char *nm = jstr(n, "name"), *st = jstr(n, "state");
+		const char *nm = sc_jstr(n, "name"), *st = sc_jstr(n, "state");
 		int r = hs_find_row(h, nm);
 		if (r < 0)
 			continue; /* below the fold at 40 rows */
@@ -376,9 +338,9 @@ static void test_non_admin_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_table_lists_nodes, teardown),
-		cmocka_unit_test_teardown(test_detail_and_scheduling, teardown),
-		cmocka_unit_test_teardown(test_non_admin_refused, teardown),
+		cmocka_unit_test_teardown(test_table_lists_nodes, sc_teardown_ctx),
+		cmocka_unit_test_teardown(test_detail_and_scheduling, sc_teardown_ctx),
+		cmocka_unit_test_teardown(test_non_admin_refused, sc_teardown_ctx),
 	};
 	/* QD_TEST_FILTER=test_non_admin_refused runs one scenario (a glob). */
 	const char *only = getenv("QD_TEST_FILTER");

@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "tests/screen/harness.h"
@@ -26,40 +25,6 @@
 #define T 15000
 #define LIVE "\xe2\x97\x8f live"
 #define ACTIVE "\xe2\x97\x8f active"
-
-/* `qdeckd --db DB token create --user ops`: the token comes back on stdout,
- * never through an argv. */
-static char *mint(const char *db)
-{
-	const char *qdeckd = getenv("QDECKD_BIN") ? getenv("QDECKD_BIN") : "bin/qdeckd";
-	int p[2];
-	if (pipe(p) < 0)
-		return NULL;
-	pid_t pid = fork();
-	if (pid == 0) {
-		dup2(p[1], 1);
-		close(p[0]);
-		close(p[1]);
-		int null = open("/dev/null", O_WRONLY);
-		if (null >= 0)
-			dup2(null, 2);
-		execl(qdeckd, qdeckd, "--db", db, "token", "create", "--user", "ops", (char *)NULL);
-		_exit(127);
-	}
-	close(p[1]);
-	char buf[1024];
-	size_t len = 0;
-	ssize_t n;
-	while (len < sizeof buf - 1 && (n = read(p[0], buf + len, sizeof buf - 1 - len)) > 0)
-		len += (size_t)n;
-	close(p[0]);
-	int status = 0;
-	waitpid(pid, &status, 0);
-	buf[len] = '\0';
-	while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
-		buf[--len] = '\0';
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0 && len ? strdup(buf) : NULL;
-}
 
 static void write_file(const char *path, const char *text, mode_t mode)
 {
@@ -108,24 +73,40 @@ static int teardown(void **state)
 	return 0;
 }
 
-static void test_signin(void **state)
+/* qdeckd alone: each test starts qdeck itself, in the environment it set up. */
+static Ctx *start_server(void **state)
 {
 	Ctx *c = calloc(1, sizeof *c);
 	*state = c;
 	HsOpts o = {.no_qdeck = true};
 	c->srv = hs_start(&o);
 	assert_non_null(c->srv);
+	return c;
+}
+
+/* qdeck at 80x24 pointed at c->srv with --api. */
+static Hs *spawn_qdeck(Ctx *c)
+{
+	char url[64];
+	snprintf(url, sizeof url, "http://127.0.0.1:%d", hs_port(c->srv));
+	const char *qdeck = getenv("QDECK_BIN") ? getenv("QDECK_BIN") : "bin/qdeck";
+	const char *argv[] = {qdeck, "--api", url, NULL};
+	return hs_spawn_program(argv, 24, 80);
+}
+
+static void test_signin(void **state)
+{
+	Ctx *c = start_server(state);
 	const char *dir = hs_dir(c->srv);
 
 	/* A private home: config dir with a token file the server does not know. */
-	char home[512], cfg[600], qd[700], tokpath[800], run[512], st[600], db[600], url[64], lookfor[80];
+	char home[512], cfg[600], qd[700], tokpath[800], run[512], st[600], lookfor[80];
 	snprintf(home, sizeof home, "%s/signin-home", dir);
 	snprintf(cfg, sizeof cfg, "%s/.config", home);
 	snprintf(qd, sizeof qd, "%s/quarterdeck", cfg);
 	snprintf(tokpath, sizeof tokpath, "%s/token", qd);
 	snprintf(run, sizeof run, "%s/signin-run", dir);
 	snprintf(st, sizeof st, "%s/.state", home);
-	snprintf(db, sizeof db, "%s/q.db", dir);
 	assert_int_equal(mkdir(home, 0700), 0);
 	assert_int_equal(mkdir(cfg, 0700), 0);
 	assert_int_equal(mkdir(qd, 0700), 0);
@@ -138,16 +119,13 @@ static void test_signin(void **state)
 	setenv("XDG_STATE_HOME", st, 1);
 	unsetenv("QDECK_TOKEN");
 	unsetenv("QDECK_API_URL");
-	snprintf(url, sizeof url, "http://127.0.0.1:%d", hs_port(c->srv));
 	snprintf(lookfor, sizeof lookfor, "127.0.0.1:%d", hs_port(c->srv));
 
-	c->token = mint(db);
+	c->token = hs_token_create(c->srv, "ops");
 	assert_non_null(c->token);
 	assert_true(strlen(c->token) >= 8);
 
-	const char *qdeck = getenv("QDECK_BIN") ? getenv("QDECK_BIN") : "bin/qdeck";
-	const char *argv[] = {qdeck, "--api", url, NULL};
-	c->h = hs_spawn_program(argv, 24, 80);
+	c->h = spawn_qdeck(c);
 	assert_non_null(c->h);
 	Hs *h = c->h;
 	hs_record_output(h, true);
@@ -222,12 +200,8 @@ static void test_signin(void **state)
 /* QDECK_TOKEN refused: the dialog says the variable wins at the next start. */
 static void test_env_token_note(void **state)
 {
-	Ctx *c = calloc(1, sizeof *c);
-	*state = c;
-	HsOpts o = {.no_qdeck = true};
-	c->srv = hs_start(&o);
-	assert_non_null(c->srv);
-	char home[512], run[512], url[64];
+	Ctx *c = start_server(state);
+	char home[512], run[512];
 	snprintf(home, sizeof home, "%s/env-home", hs_dir(c->srv));
 	snprintf(run, sizeof run, "%s/env-run", hs_dir(c->srv));
 	assert_int_equal(mkdir(home, 0700), 0);
@@ -237,10 +211,7 @@ static void test_env_token_note(void **state)
 	setenv("XDG_RUNTIME_DIR", run, 1);
 	setenv("QDECK_TOKEN", "qdt_env_not_known", 1);
 	unsetenv("QDECK_API_URL");
-	snprintf(url, sizeof url, "http://127.0.0.1:%d", hs_port(c->srv));
-	const char *qdeck = getenv("QDECK_BIN") ? getenv("QDECK_BIN") : "bin/qdeck";
-	const char *argv[] = {qdeck, "--api", url, NULL};
-	c->h = hs_spawn_program(argv, 24, 80);
+	c->h = spawn_qdeck(c);
 	unsetenv("QDECK_TOKEN");
 	assert_non_null(c->h);
 	assert_true(hs_wait_text(c->h, "QDECK_TOKEN is set", T));

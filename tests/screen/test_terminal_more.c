@@ -17,13 +17,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "tests/screen/harness.h"
+#include "tests/screen/scenario.h"
 
-/* Generous: a wait only takes this long when the test is failing anyway. */
-#define T 15000
+#define T SC_WAIT_MS
 
-#define LIVE "\xe2\x97\x8f live"
-#define ACTIVE "\xe2\x97\x8f active"
 #define DOT "\xc2\xb7"
 
 typedef struct {
@@ -32,73 +29,15 @@ typedef struct {
 } Target;
 
 typedef struct {
-	Hs *h;
+	Hs *h; /* first: sc_ctx_start stores it here */
 	Target a, b;
 } Ctx;
 
-static int teardown(void **state)
-{
-	Ctx *c = *state;
-	if (c) {
-		hs_stop(&c->h);
-		free(c);
-	}
-	*state = NULL;
-	return 0;
-}
-
-/* ---- helpers -------------------------------------------------------------------- */
-
-static json_t *api(Hs *h, const char *method, const char *path, long expect)
-{
-	long status = 0;
-	char *text = hs_api(h, method, path, NULL, &status);
-	if (status != expect)
-		fprintf(stderr, "%s %s: status %ld, wanted %ld: %s\n", method, path, status, expect,
-		        text ? text : "(no body)");
-	assert_int_equal(status, expect);
-	json_error_t jerr;
-	json_t *j = json_loads(text, 0, &jerr);
-	free(text);
-	assert_non_null(j);
-	return j;
-}
-
-static const char *jstr(json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-	return s ? s : "";
-}
-
-/* An active allocation on screen whose name no other allocation contains (so
- * the filter leaves exactly its row), other than `not`. */
+/* An active allocation whose name no other allocation contains (so the
+ * filter leaves exactly its row), other than `not`. */
 static void pick_active(Hs *h, const char *not, Target *out)
 {
-	json_t *all = api(h, "GET", "/api/v1/admin/allocations?limit=500", 200);
-	json_t *items = json_object_get(all, "items");
-	size_t i;
-	json_t *a;
-	out->name[0] = '\0';
-	json_array_foreach(items, i, a) {
-		const char *n = jstr(a, "name");
-		if (strcmp(jstr(a, "state"), "active") != 0 || strlen(n) < 4 || (not && strcmp(n, not) == 0))
-			continue;
-		bool unique = true;
-		size_t k;
-		json_t *b;
-		json_array_foreach(items, k, b) {
-			if (k != i && strstr(jstr(b, "name"), n))
-				unique = false;
-		}
-		if (unique) {
-			snprintf(out->name, sizeof out->name, "%s", n);
-			snprintf(out->id, sizeof out->id, "%s", jstr(a, "id"));
-			break;
-		}
-	}
-	json_decref(all);
-	if (!out->name[0])
-		fail_msg("no active allocation with a unique name to work with");
+	sc_pick_active(h, false, not, out->name, sizeof out->name, out->id, sizeof out->id);
 }
 
 /* The workbench filtered down to the allocation's row (C-u clears the old filter). */
@@ -117,55 +56,6 @@ static void filter_to(Hs *h, const char *name)
 	assert_true(hs_wait_text(h, name, T));
 }
 
-/* The terminal dock's frame line, or -1. */
-static int frame_row(Hs *h)
-{
-	for (int r = 0; r < hs_rows(h); r++)
-		if (strncmp(hs_row(h, r), " Terminal ", 10) == 0)
-			return r;
-	return -1;
-}
-
-static bool frame_has(Hs *h, const char *text)
-{
-	int fr = frame_row(h);
-	return fr >= 0 && strstr(hs_row(h, fr), text) != NULL;
-}
-
-/* Waits until the frame line contains (want = true) or lacks text. */
-static bool wait_frame(Hs *h, const char *text, bool want, int timeout_ms)
-{
-	for (int waited = 0; waited < timeout_ms; waited += 50) {
-		if (frame_has(h, text) == want)
-			return true;
-		if (hs_pump(h, 50) < 0)
-			break;
-	}
-	if (frame_has(h, text) == want)
-		return true;
-	char why[200];
-	snprintf(why, sizeof why, "waited %d ms for the terminal frame to %s \"%s\"", timeout_ms,
-	         want ? "say" : "stop saying", text);
-	hs_dump(h, why);
-	return false;
-}
-
-static void sh(Hs *h, const char *line)
-{
-	assert_true(hs_send_keys(h, line));
-	assert_true(hs_send_keys(h, "\r"));
-}
-
-/* Prints "@@tag" from the shell and waits for it. */
-static void sync_shell(Hs *h, const char *tag)
-{
-	char line[160], want[96];
-	snprintf(line, sizeof line, "echo \"@@\"\"%s\"", tag);
-	snprintf(want, sizeof want, "@@%s", tag);
-	sh(h, line);
-	assert_true(hs_wait_text(h, want, T));
-}
-
 /* `c` on the filtered row; waits for "connected" and the first prompt. */
 static void open_terminal(Hs *h, const Target *t)
 {
@@ -173,21 +63,15 @@ static void open_terminal(Hs *h, const Target *t)
 	assert_true(hs_send_keys(h, "c"));
 	char label[256];
 	snprintf(label, sizeof label, "%s (%s) " DOT " connected", t->name, t->id);
-	assert_true(wait_frame(h, label, true, T));
+	assert_true(sc_wait_frame(h, label, true, T));
 	assert_true(hs_wait_idle(h, 300, T));
 }
 
 static Ctx *start(void **state)
 {
-	Ctx *c = calloc(1, sizeof *c);
-	assert_non_null(c);
-	*state = c;
 	HsOpts o = {.rows = 40, .cols = 120, .user = "ops"};
-	c->h = hs_start(&o);
-	assert_non_null(c->h);
-	assert_true(hs_wait_text(c->h, LIVE, T));
-	assert_true(hs_wait_text(c->h, ACTIVE, T));
-	assert_true(hs_wait_idle(c->h, 300, T));
+	Ctx *c = sc_ctx_start(state, sizeof *c, &o);
+	sc_wait_loaded(c->h);
 	pick_active(c->h, NULL, &c->a);
 	return c;
 }
@@ -197,7 +81,7 @@ static Ctx *start_shell(void **state)
 {
 	Ctx *c = start(state);
 	open_terminal(c->h, &c->a);
-	sync_shell(c->h, "ready");
+	sc_sync_shell(c->h, "ready");
 	return c;
 }
 
@@ -214,11 +98,11 @@ static void test_two_sessions_and_hidden_bell(void **state)
 	snprintf(go, sizeof go, "%s/bell-go", hs_dir(h));
 
 	open_terminal(h, &c->a);
-	sync_shell(h, "first");
+	sc_sync_shell(h, "first");
 	/* The first shell rings once the test says so (a file, not a sleep). */
 	char line[1400];
 	snprintf(line, sizeof line, "while [ ! -e '%s' ]; do sleep 0.05; done; printf '\\007'; echo \"@@\"\"rang\"", go);
-	sh(h, line);
+	sc_sh(h, line);
 	assert_true(hs_wait_idle(h, 200, T));
 
 	/* Keys back to the console, then a second allocation's shell. */
@@ -226,14 +110,14 @@ static void test_two_sessions_and_hidden_bell(void **state)
 	assert_true(hs_send_keys(h, "q"));
 	assert_true(hs_wait_text(h, "keys go to the console", T));
 	open_terminal(h, &c->b);
-	sync_shell(h, "second");
+	sc_sync_shell(h, "second");
 
 	/* Both listed, the current (second) one in brackets. */
 	char one[200], two[200];
 	snprintf(one, sizeof one, " 1 %s ", c->a.name);
 	snprintf(two, sizeof two, "[2 %s]", c->b.name);
-	assert_true(wait_frame(h, one, true, T));
-	assert_true(frame_has(h, two));
+	assert_true(sc_wait_frame(h, one, true, T));
+	assert_true(sc_frame_has(h, two));
 	hs_record_output(h, true);
 
 	/* The first shell rings while out of sight: flagged, nothing raw. */
@@ -242,7 +126,7 @@ static void test_two_sessions_and_hidden_bell(void **state)
 	fclose(f);
 	char flagged[200];
 	snprintf(flagged, sizeof flagged, " 1 %s (bell) [2 %s]", c->a.name, c->b.name);
-	assert_true(wait_frame(h, flagged, true, T));
+	assert_true(sc_wait_frame(h, flagged, true, T));
 	assert_false(hs_contains(h, "@@rang"));
 	assert_int_equal(hs_bells(h), 0);
 	assert_false(hs_output_has(h, "\a", 1));
@@ -251,15 +135,15 @@ static void test_two_sessions_and_hidden_bell(void **state)
 	assert_true(hs_send_key(h, "C-]"));
 	assert_true(hs_send_keys(h, "n"));
 	snprintf(one, sizeof one, "[1 %s]", c->a.name);
-	assert_true(wait_frame(h, one, true, T));
+	assert_true(sc_wait_frame(h, one, true, T));
 	assert_true(hs_wait_text(h, "@@rang", T));
-	assert_true(wait_frame(h, "(bell)", false, T));
+	assert_true(sc_wait_frame(h, "(bell)", false, T));
 	assert_false(hs_contains(h, "@@second"));
-	sync_shell(h, "first-again");
+	sc_sync_shell(h, "first-again");
 	/* And n again: back to the second, whose screen is as it was. */
 	assert_true(hs_send_key(h, "C-]"));
 	assert_true(hs_send_keys(h, "n"));
-	assert_true(wait_frame(h, two, true, T));
+	assert_true(sc_wait_frame(h, two, true, T));
 	assert_true(hs_wait_text(h, "@@second", T));
 	assert_false(hs_contains(h, "@@first-again"));
 	assert_int_equal(hs_bells(h), 0);
@@ -282,9 +166,9 @@ static void test_scrollback(void **state)
 {
 	Ctx *c = start_shell(state);
 	Hs *h = c->h;
-	sh(h, "seq -f 'line-%03g' 1 200");
+	sc_sh(h, "seq -f 'line-%03g' 1 200");
 	assert_true(hs_wait_text(h, "line-200", T));
-	sync_shell(h, "printed");
+	sc_sync_shell(h, "printed");
 	assert_true(hs_wait_idle(h, 150, T));
 	int live_min = min_line_shown(h);
 	assert_true(live_min > 100);
@@ -294,7 +178,7 @@ static void test_scrollback(void **state)
 	 * the first (200 lines fit in the 2000-line ring). */
 	assert_true(hs_send_key(h, "C-]"));
 	assert_true(hs_send_keys(h, "["));
-	assert_true(wait_frame(h, "SCROLL (Esc ends)", true, T));
+	assert_true(sc_wait_frame(h, "SCROLL (Esc ends)", true, T));
 	assert_true(hs_send_key(h, "PageUp"));
 	assert_true(hs_wait_idle(h, 150, T));
 	int m = min_line_shown(h);
@@ -306,15 +190,15 @@ static void test_scrollback(void **state)
 	}
 	assert_true(hs_wait_text(h, "line-001", T));
 	/* The terminal cursor is hidden while scrolled back; output lines stay. */
-	assert_true(frame_has(h, "SCROLL"));
+	assert_true(sc_frame_has(h, "SCROLL"));
 
 	/* Esc: back to the live screen. */
 	assert_true(hs_send_key(h, "Esc"));
-	assert_true(wait_frame(h, "SCROLL", false, T));
+	assert_true(sc_wait_frame(h, "SCROLL", false, T));
 	assert_true(hs_wait_text(h, "@@printed", T));
 	assert_true(hs_wait_gone(h, "line-001", T));
 	assert_true(hs_contains(h, "line-200"));
-	sync_shell(h, "live-again");
+	sc_sync_shell(h, "live-again");
 }
 
 /* C-] v, select two lines, y: the console writes OSC 52 with their text. */
@@ -322,7 +206,7 @@ static void test_copy_mode_osc52(void **state)
 {
 	Ctx *c = start_shell(state);
 	Hs *h = c->h;
-	sh(h, "echo \"cp\"\"-one\"; echo \"cp\"\"-two\"");
+	sc_sh(h, "echo \"cp\"\"-one\"; echo \"cp\"\"-two\"");
 	assert_true(hs_wait_text(h, "cp-two", T));
 	assert_true(hs_wait_idle(h, 200, T));
 	int r1 = hs_find_row(h, "cp-one");
@@ -333,7 +217,7 @@ static void test_copy_mode_osc52(void **state)
 	hs_record_output(h, true);
 	assert_true(hs_send_key(h, "C-]"));
 	assert_true(hs_send_keys(h, "v"));
-	assert_true(wait_frame(h, "COPY:", true, T));
+	assert_true(sc_wait_frame(h, "COPY:", true, T));
 	/* The cursor starts on the prompt line, right under cp-two: up twice,
 	 * mark, down once. */
 	assert_true(hs_send_key(h, "Up"));
@@ -347,7 +231,7 @@ static void test_copy_mode_osc52(void **state)
 	assert_false(hs_cell_attrs(h, r1 - 1, 0).reverse);
 	assert_true(hs_send_keys(h, "y"));
 	assert_true(hs_wait_text(h, "copied terminal lines", T));
-	assert_true(wait_frame(h, "COPY:", false, T));
+	assert_true(sc_wait_frame(h, "COPY:", false, T));
 	/* base64("cp-one\ncp-two"): whole lines, newline-separated, none after the last */
 	static const char want[] = "\033]52;c;Y3Atb25lCmNwLXR3bw==";
 	if (!hs_output_has(h, want, strlen(want))) {
@@ -358,7 +242,7 @@ static void test_copy_mode_osc52(void **state)
 	}
 	/* The selection is gone, keys reach the shell again. */
 	assert_false(hs_cell_attrs(h, r1, 0).reverse);
-	sync_shell(h, "after-copy");
+	sc_sync_shell(h, "after-copy");
 }
 
 /* Copy mode reaches past the screen: mark the last of 100 lines, move up
@@ -367,7 +251,7 @@ static void test_copy_mode_spans_screens(void **state)
 {
 	Ctx *c = start_shell(state);
 	Hs *h = c->h;
-	sh(h, "for i in $(seq 1 100); do printf 'sel-%03d\\n' $i; done");
+	sc_sh(h, "for i in $(seq 1 100); do printf 'sel-%03d\\n' $i; done");
 	assert_true(hs_wait_text(h, "sel-100", T));
 	assert_true(hs_wait_idle(h, 200, T));
 	assert_true(60 > hs_rows(h) - 2); /* the selection cannot fit one screen */
@@ -375,7 +259,7 @@ static void test_copy_mode_spans_screens(void **state)
 	hs_record_output(h, true);
 	assert_true(hs_send_key(h, "C-]"));
 	assert_true(hs_send_keys(h, "v"));
-	assert_true(wait_frame(h, "COPY:", true, T));
+	assert_true(sc_wait_frame(h, "COPY:", true, T));
 	assert_true(hs_send_key(h, "Up")); /* from the prompt line to sel-100 */
 	assert_true(hs_send_keys(h, "v"));
 	for (int i = 0; i < 59; i++)
@@ -396,7 +280,7 @@ static void test_copy_mode_spans_screens(void **state)
 		hs_dump(h, "no OSC 52 with the 60 selected lines");
 		fail_msg("the console did not write OSC 52 with base64 of sel-041..sel-100");
 	}
-	sync_shell(h, "after-long-copy");
+	sc_sync_shell(h, "after-long-copy");
 }
 
 /* A bell in the session in view flashes its frame line; the BEL itself never
@@ -405,32 +289,32 @@ static void test_visible_bell(void **state)
 {
 	Ctx *c = start_shell(state);
 	Hs *h = c->h;
-	int fr = frame_row(h);
+	int fr = sc_frame_row(h);
 	assert_true(fr > 0);
 	bool reverse_before = hs_cell_attrs(h, fr, 1).reverse;
 	hs_record_output(h, true);
 	hs_watch_cell(h, fr, 1);
-	sh(h, "printf '\\007\\007\\007'; echo \"@@\"\"rung\"");
+	sc_sh(h, "printf '\\007\\007\\007'; echo \"@@\"\"rung\"");
 	assert_true(hs_wait_text(h, "@@rung", T));
 	assert_true(hs_wait_idle(h, 400, T));
 	assert_int_equal(hs_bells(h), 0);
 	assert_false(hs_output_has(h, "\a", 1));
-	assert_false(frame_has(h, "(bell)"));
+	assert_false(sc_frame_has(h, "(bell)"));
 	/* The flash has ended: the frame line looks as before. */
 	assert_int_equal(hs_cell_attrs(h, fr, 1).reverse, reverse_before);
 	/* ...and while it lasted, the frame line was redrawn in reverse. */
 	assert_true(hs_watch_flipped(h));
-	sync_shell(h, "after-bell");
+	sc_sync_shell(h, "after-bell");
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_two_sessions_and_hidden_bell, teardown),
-		cmocka_unit_test_teardown(test_scrollback, teardown),
-		cmocka_unit_test_teardown(test_copy_mode_osc52, teardown),
-		cmocka_unit_test_teardown(test_copy_mode_spans_screens, teardown),
-		cmocka_unit_test_teardown(test_visible_bell, teardown),
+		cmocka_unit_test_teardown(test_two_sessions_and_hidden_bell, sc_teardown_ctx),
+		cmocka_unit_test_teardown(test_scrollback, sc_teardown_ctx),
+		cmocka_unit_test_teardown(test_copy_mode_osc52, sc_teardown_ctx),
+		cmocka_unit_test_teardown(test_copy_mode_spans_screens, sc_teardown_ctx),
+		cmocka_unit_test_teardown(test_visible_bell, sc_teardown_ctx),
 	};
 	/* QD_TEST_FILTER=test_scrollback runs one scenario (a glob). */
 	const char *only = getenv("QD_TEST_FILTER");

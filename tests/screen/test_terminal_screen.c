@@ -18,168 +18,19 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "tests/screen/harness.h"
+#include "tests/screen/scenario.h"
 
-/* Generous: a wait only takes this long when the test is failing anyway. */
-#define T 15000
+#define T SC_WAIT_MS
 /* Reconnecting waits out a backoff (up to 8 s) on top of the restart. */
 #define T_RECONNECT 40000
 
-#define LIVE "\xe2\x97\x8f live"
-#define ACTIVE "\xe2\x97\x8f active"
 #define CURSOR "\xe2\x96\xb6"
 
 typedef struct {
-	Hs *h;
+	Hs *h; /* first: sc_ctx_start stores it here */
 	char name[128];
 	char id[64];
 } Ctx;
-
-static int teardown(void **state)
-{
-	Ctx *c = *state;
-	if (c) {
-		hs_stop(&c->h);
-		free(c);
-	}
-	*state = NULL;
-	return 0;
-}
-
-/* ---- helpers -------------------------------------------------------------------- */
-
-static json_t *api(Hs *h, const char *method, const char *path, const char *body, long expect)
-{
-	long status = 0;
-	char *text = hs_api(h, method, path, body, &status);
-	if (status != expect)
-		fprintf(stderr, "%s %s: status %ld, wanted %ld: %s\n", method, path, status, expect,
-		        text ? text : "(no body)");
-	assert_int_equal(status, expect);
-	json_error_t jerr;
-	json_t *j = json_loads(text, 0, &jerr);
-	free(text);
-	assert_non_null(j);
-	return j;
-}
-
-static const char *jstr(json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-	return s ? s : "";
-}
-
-/* Rows that show an allocation carry a state as glyph + word. */
-static bool is_state_row(const char *row)
-{
-	static const char *const states[] = {"active", "provisioning", "restarting", "restart_failed",
-	                                     "releasing", "release_failed", "released", "failed"};
-	for (size_t i = 0; i < sizeof states / sizeof states[0]; i++) {
-		const char *p = strstr(row, states[i]);
-		if (p && p - row >= 4 && p[-1] == ' ' && (unsigned char)p[-2] >= 0x80)
-			return true;
-	}
-	return false;
-}
-
-static int count_state_rows(Hs *h)
-{
-	int n = 0;
-	for (int r = 0; r < hs_rows(h); r++)
-		if (is_state_row(hs_row(h, r)))
-			n++;
-	return n;
-}
-
-/* An active allocation on screen whose name no other allocation contains, so
- * the filter leaves exactly its row. */
-static void pick_active(Hs *h, char *name, size_t nsz, char *id, size_t isz)
-{
-	json_t *all = api(h, "GET", "/api/v1/admin/allocations?limit=500", NULL, 200);
-	json_t *items = json_object_get(all, "items");
-	size_t i;
-	json_t *a;
-	name[0] = '\0';
-	json_array_foreach(items, i, a) {
-		const char *n = jstr(a, "name");
-		if (strcmp(jstr(a, "state"), "active") != 0 || strlen(n) < 4 || !hs_contains(h, n))
-			continue;
-		bool unique = true;
-		size_t k;
-		json_t *b;
-		json_array_foreach(items, k, b) {
-			if (k != i && strstr(jstr(b, "name"), n))
-				unique = false;
-		}
-		if (unique) {
-			snprintf(name, nsz, "%s", n);
-			snprintf(id, isz, "%s", jstr(a, "id"));
-			break;
-		}
-	}
-	json_decref(all);
-	if (!name[0]) {
-		hs_dump(h, "no active allocation with a unique name on screen");
-		fail_msg("no active allocation to work with");
-	}
-}
-
-static bool type_filter(Hs *h, const char *text)
-{
-	if (!hs_send_keys(h, "/"))
-		return false;
-	for (const char *p = text; *p; p++) {
-		char c[2] = {*p, 0};
-		hs_send_keys(h, c);
-	}
-	return hs_wait_idle(h, 150, T);
-}
-
-/* The frame line of the terminal dock, or -1. */
-static int frame_row(Hs *h)
-{
-	for (int r = 0; r < hs_rows(h); r++)
-		if (strncmp(hs_row(h, r), " Terminal ", 10) == 0)
-			return r;
-	return -1;
-}
-
-/* Waits until the dock's frame line contains text. */
-static bool wait_frame(Hs *h, const char *text, int timeout_ms)
-{
-	for (int waited = 0; waited < timeout_ms; waited += 50) {
-		int fr = frame_row(h);
-		if (fr >= 0 && strstr(hs_row(h, fr), text))
-			return true;
-		if (hs_pump(h, 50) < 0)
-			break;
-	}
-	int fr = frame_row(h);
-	if (fr >= 0 && strstr(hs_row(h, fr), text))
-		return true;
-	char why[160];
-	snprintf(why, sizeof why, "waited %d ms for the terminal frame to say \"%s\"", timeout_ms, text);
-	hs_dump(h, why);
-	return false;
-}
-
-/* One shell command line, typed, then Enter. */
-static void sh(Hs *h, const char *line)
-{
-	assert_true(hs_send_keys(h, line));
-	assert_true(hs_send_keys(h, "\r"));
-}
-
-/* Prints "@@tag" from the shell and waits for it: the shell has run
- * everything typed before. */
-static void sync_shell(Hs *h, const char *tag)
-{
-	char line[160], want[96];
-	snprintf(line, sizeof line, "echo \"@@\"\"%s\"", tag);
-	snprintf(want, sizeof want, "@@%s", tag);
-	sh(h, line);
-	assert_true(hs_wait_text(h, want, T));
-}
 
 /* Column (in cells) where the ASCII text starts on row r, or -1. */
 static int cell_col(Hs *h, int r, const char *text)
@@ -214,9 +65,9 @@ static void shell_value(Hs *h, const char *key, const char *cmd, char *out, size
 {
 	char line[256], tag[64];
 	snprintf(line, sizeof line, "echo \"%s=$(%s)\"", key, cmd);
-	sh(h, line);
+	sc_sh(h, line);
 	snprintf(tag, sizeof tag, "%s-done", key);
-	sync_shell(h, tag);
+	sc_sync_shell(h, tag);
 	char want[64];
 	snprintf(want, sizeof want, "%s=", key);
 	if (!screen_value(h, want, out, sz)) {
@@ -229,21 +80,11 @@ static void shell_value(Hs *h, const char *key, const char *cmd, char *out, size
  * opens its shell, which has answered once this returns. */
 static Ctx *open_shell(void **state)
 {
-	Ctx *c = calloc(1, sizeof *c);
-	assert_non_null(c);
-	*state = c;
 	HsOpts o = {.rows = 40, .cols = 120, .user = "ops"};
-	c->h = hs_start(&o);
-	assert_non_null(c->h);
+	Ctx *c = sc_ctx_start(state, sizeof *c, &o);
 	Hs *h = c->h;
-	assert_true(hs_wait_text(h, LIVE, T));
-	assert_true(hs_wait_text(h, ACTIVE, T));
-	assert_true(hs_wait_idle(h, 300, T));
-	pick_active(h, c->name, sizeof c->name, c->id, sizeof c->id);
-	assert_true(type_filter(h, c->name));
-	assert_true(hs_send_key(h, "Enter"));
-	assert_true(hs_wait_idle(h, 150, T));
-	assert_int_equal(count_state_rows(h), 1);
+	sc_wait_loaded(h);
+	sc_filter_to_active(h, c->name, sizeof c->name, c->id, sizeof c->id);
 
 	assert_true(hs_send_keys(h, "c"));
 	char label[256];
@@ -252,7 +93,7 @@ static Ctx *open_shell(void **state)
 	/* Let the prompt arrive first (typed-ahead text would echo before it:
 	 * harmless, but the screenshots read better). */
 	assert_true(hs_wait_idle(h, 300, T));
-	sync_shell(h, "ready");
+	sc_sync_shell(h, "ready");
 	return c;
 }
 
@@ -275,14 +116,14 @@ static void test_open_colours_wide_and_full(void **state)
 	Hs *h = c->h;
 
 	/* Split: the table stays above the pane, the frame names the session. */
-	int fr = frame_row(h);
+	int fr = sc_frame_row(h);
 	assert_true(fr > 2);
-	assert_int_equal(count_state_rows(h), 1);
+	assert_int_equal(sc_count_state_rows(h), 1);
 	assert_true(hs_find_row(h, c->name) < fr);
 
 	/* Colour and wide characters (written as octal escapes so only the
 	 * output, not the typed line, holds them). */
-	sh(h, "printf '\\033[31mRED\\033[0m \\346\\274\\242\\345\\255\\227 ok\\n'");
+	sc_sh(h, "printf '\\033[31mRED\\033[0m \\346\\274\\242\\345\\255\\227 ok\\n'");
 	assert_true(hs_wait_text(h, "RED \xe6\xbc\xa2\xe5\xad\x97 ok", T));
 	assert_true(hs_wait_idle(h, 150, T));
 	int r = hs_find_row(h, "RED \xe6\xbc\xa2\xe5\xad\x97 ok");
@@ -312,16 +153,16 @@ static void test_open_colours_wide_and_full(void **state)
 	assert_true(hs_send_keys(h, "z"));
 	assert_true(hs_wait_row_text(h, 0, " Terminal ", T));
 	assert_true(hs_wait_idle(h, 200, T));
-	assert_int_equal(count_state_rows(h), 0);
+	assert_int_equal(sc_count_state_rows(h), 0);
 	assert_true(hs_contains(h, "RED \xe6\xbc\xa2\xe5\xad\x97 ok"));
 	hs_screenshot(h, "terminal_full");
 	/* Keys still reach the shell at full size. */
-	sync_shell(h, "full");
+	sc_sync_shell(h, "full");
 	assert_true(hs_send_key(h, "C-]"));
 	assert_true(hs_send_keys(h, "s"));
 	assert_true(hs_wait_idle(h, 200, T));
-	assert_int_equal(frame_row(h), fr);
-	assert_int_equal(count_state_rows(h), 1);
+	assert_int_equal(sc_frame_row(h), fr);
+	assert_int_equal(sc_count_state_rows(h), 1);
 
 	/* C-] ? lists the prefix keys; Esc closes the help, keys go to the shell. */
 	assert_true(hs_send_key(h, "C-]"));
@@ -330,7 +171,7 @@ static void test_open_colours_wide_and_full(void **state)
 	assert_true(hs_wait_idle(h, 150, T));
 	assert_true(hs_send_key(h, "Esc"));
 	assert_true(hs_wait_idle(h, 150, T));
-	sync_shell(h, "after-help");
+	sc_sync_shell(h, "after-help");
 }
 
 static bool have_program(const char *name)
@@ -359,11 +200,11 @@ static void test_fullscreen_program_restores_screen(void **state)
 	}
 	Ctx *c = open_shell(state);
 	Hs *h = c->h;
-	sync_shell(h, "before-fullscreen");
-	int fr = frame_row(h);
+	sc_sync_shell(h, "before-fullscreen");
+	int fr = sc_frame_row(h);
 	if (vi) {
 		/* No user vimrc: the default screen is what is checked. */
-		sh(h, "vi qd-alt-probe.txt");
+		sc_sh(h, "vi qd-alt-probe.txt");
 		assert_true(hs_wait_gone(h, "@@before-fullscreen", T));
 		assert_true(hs_wait_text(h, "qd-alt-probe.txt", T));
 		/* Empty buffer lines are "~" at the left of the pane. */
@@ -372,7 +213,7 @@ static void test_fullscreen_program_restores_screen(void **state)
 		assert_true(hs_send_key(h, "Esc"));
 		assert_true(hs_send_keys(h, ":q!\r"));
 	} else {
-		sh(h, "seq 1 500 > qd-alt-probe.txt; less qd-alt-probe.txt");
+		sc_sh(h, "seq 1 500 > qd-alt-probe.txt; less qd-alt-probe.txt");
 		assert_true(hs_wait_gone(h, "@@before-fullscreen", T));
 		assert_true(hs_wait_row_text(h, fr + 1, "1", T));
 		assert_true(hs_wait_idle(h, 200, T));
@@ -380,7 +221,7 @@ static void test_fullscreen_program_restores_screen(void **state)
 	}
 	/* The shell's screen comes back as it was (alternate screen left). */
 	assert_true(hs_wait_text(h, "@@before-fullscreen", T));
-	sync_shell(h, "after-fullscreen");
+	sc_sync_shell(h, "after-fullscreen");
 	for (int r = fr + 1; r < hs_rows(h) - 1; r++)
 		assert_false(strncmp(hs_row(h, r), "~", 1) == 0 && strlen(hs_row(h, r)) == 1);
 }
@@ -391,14 +232,14 @@ static void test_resize_reaches_the_shell(void **state)
 	Hs *h = c->h;
 	char v[64], want[64];
 	/* The pane is the rows between the frame line and the status line. */
-	int fr = frame_row(h);
+	int fr = sc_frame_row(h);
 	snprintf(want, sizeof want, "%d %d", hs_rows(h) - 2 - fr, hs_cols(h));
 	shell_value(h, "size1", "stty size", v, sizeof v);
 	assert_string_equal(v, want);
 
 	assert_true(hs_resize(h, 30, 100));
 	assert_true(hs_wait_idle(h, 300, T));
-	fr = frame_row(h);
+	fr = sc_frame_row(h);
 	assert_true(fr > 0);
 	snprintf(want, sizeof want, "%d %d", hs_rows(h) - 2 - fr, 100);
 	/* The resize message may trail the redraw: ask until it has arrived. */
@@ -421,18 +262,18 @@ static void test_detach_and_reattach(void **state)
 	Hs *h = c->h;
 	char pid1[32], pid2[32];
 	shell_value(h, "pid1", "echo $$", pid1, sizeof pid1);
-	sync_shell(h, "kept-output");
+	sc_sync_shell(h, "kept-output");
 
 	assert_true(hs_send_key(h, "C-]"));
 	assert_true(hs_send_keys(h, "d"));
 	assert_true(hs_wait_text(h, "detached from", T));
 	assert_true(hs_wait_gone(h, "@@kept-output", T));
-	assert_int_equal(frame_row(h), -1);
+	assert_int_equal(sc_frame_row(h), -1);
 	/* Keys are the console's again: the row is there and selected. */
-	assert_int_equal(count_state_rows(h), 1);
+	assert_int_equal(sc_count_state_rows(h), 1);
 	assert_true(hs_send_keys(h, "j"));
 	assert_true(hs_wait_idle(h, 150, T));
-	assert_int_equal(frame_row(h), -1);
+	assert_int_equal(sc_frame_row(h), -1);
 
 	/* c on the same allocation: the same session, the same shell. */
 	assert_true(hs_send_keys(h, "c"));
@@ -446,7 +287,7 @@ static void test_detach_and_reattach(void **state)
 	assert_true(hs_send_key(h, "C-]"));
 	assert_true(hs_send_keys(h, "q"));
 	assert_true(hs_wait_text(h, "keys go to the console", T));
-	assert_true(frame_row(h) > 0);
+	assert_true(sc_frame_row(h) > 0);
 }
 
 static void test_connection_cut_reconnects(void **state)
@@ -455,11 +296,11 @@ static void test_connection_cut_reconnects(void **state)
 	Hs *h = c->h;
 	char pid1[32], pid2[32];
 	shell_value(h, "pid1", "echo $$", pid1, sizeof pid1);
-	sync_shell(h, "before-cut");
+	sc_sync_shell(h, "before-cut");
 
 	/* qdeckd dies with the shell it ran: the pane says it is reconnecting. */
 	assert_true(hs_server_kill(h));
-	assert_true(wait_frame(h, "reconnecting", T));
+	assert_true(sc_wait_frame(h, "reconnecting", true, T));
 	/* What was on the pane stays on it. */
 	assert_true(hs_contains(h, "@@before-cut"));
 
@@ -468,9 +309,9 @@ static void test_connection_cut_reconnects(void **state)
 	assert_true(hs_server_restart(h));
 	char label[256];
 	snprintf(label, sizeof label, "%s (%s) \xc2\xb7 connected", c->name, c->id);
-	assert_true(wait_frame(h, label, T_RECONNECT));
+	assert_true(sc_wait_frame(h, label, true, T_RECONNECT));
 	assert_true(hs_contains(h, "@@before-cut"));
-	sync_shell(h, "after-cut");
+	sc_sync_shell(h, "after-cut");
 	shell_value(h, "pid2", "echo $$", pid2, sizeof pid2);
 	assert_string_not_equal(pid1, pid2);
 }
@@ -479,9 +320,9 @@ static void test_exit_shows_code(void **state)
 {
 	Ctx *c = open_shell(state);
 	Hs *h = c->h;
-	sh(h, "exit 3");
+	sc_sh(h, "exit 3");
 	assert_true(hs_wait_text(h, "exited with code 3", T));
-	int fr = frame_row(h);
+	int fr = sc_frame_row(h);
 	assert_true(fr > 0);
 	assert_true(strstr(hs_row(h, fr), "Enter closes") != NULL);
 	/* Typing does nothing now; Enter closes the pane. */
@@ -490,8 +331,8 @@ static void test_exit_shows_code(void **state)
 	assert_true(hs_contains(h, "exited with code 3"));
 	assert_true(hs_send_key(h, "Enter"));
 	assert_true(hs_wait_gone(h, "exited with code 3", T));
-	assert_int_equal(frame_row(h), -1);
-	assert_int_equal(count_state_rows(h), 1);
+	assert_int_equal(sc_frame_row(h), -1);
+	assert_int_equal(sc_count_state_rows(h), 1);
 }
 
 /* Shell output is the least trusted input there is: titles, bells, clipboard
@@ -501,16 +342,16 @@ static void test_hostile_output_stays_in_the_pane(void **state)
 	Ctx *c = open_shell(state);
 	Hs *h = c->h;
 	hs_record_output(h, true);
-	sh(h, "printf '\\033]0;pwned\\007'");
-	sh(h, "printf '\\033]2;pwned-two\\033\\\\'");
-	sh(h, "printf '\\007\\033]52;c;cHduZWQ=\\007\\033P+q544e\\033\\\\\\033]8;;http://x.example/\\033\\\\link\\033]8;;\\033\\\\\\n'");
+	sc_sh(h, "printf '\\033]0;pwned\\007'");
+	sc_sh(h, "printf '\\033]2;pwned-two\\033\\\\'");
+	sc_sh(h, "printf '\\007\\033]52;c;cHduZWQ=\\007\\033P+q544e\\033\\\\\\033]8;;http://x.example/\\033\\\\link\\033]8;;\\033\\\\\\n'");
 	/* A title split across two reads of the PTY still never leaks. */
-	sh(h, "printf 'ti\\033]0;pwned-split'; sleep 0.2; printf '_tail\\007tle\\n'");
-	sync_shell(h, "hostile-done");
+	sc_sh(h, "printf 'ti\\033]0;pwned-split'; sleep 0.2; printf '_tail\\007tle\\n'");
+	sc_sync_shell(h, "hostile-done");
 	assert_true(hs_wait_idle(h, 200, T));
 
 	/* The pane shows the shell's title in its frame, sanitized... */
-	int fr = frame_row(h);
+	int fr = sc_frame_row(h);
 	assert_true(fr > 0);
 	assert_true(strstr(hs_row(h, fr), "pwned") != NULL);
 	/* ...and the outer terminal never got a title, a bell or any of it raw. */
@@ -530,13 +371,13 @@ static void test_hostile_output_stays_in_the_pane(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_open_colours_wide_and_full, teardown),
-		cmocka_unit_test_teardown(test_fullscreen_program_restores_screen, teardown),
-		cmocka_unit_test_teardown(test_resize_reaches_the_shell, teardown),
-		cmocka_unit_test_teardown(test_detach_and_reattach, teardown),
-		cmocka_unit_test_teardown(test_connection_cut_reconnects, teardown),
-		cmocka_unit_test_teardown(test_exit_shows_code, teardown),
-		cmocka_unit_test_teardown(test_hostile_output_stays_in_the_pane, teardown),
+		cmocka_unit_test_teardown(test_open_colours_wide_and_full, sc_teardown_ctx),
+		cmocka_unit_test_teardown(test_fullscreen_program_restores_screen, sc_teardown_ctx),
+		cmocka_unit_test_teardown(test_resize_reaches_the_shell, sc_teardown_ctx),
+		cmocka_unit_test_teardown(test_detach_and_reattach, sc_teardown_ctx),
+		cmocka_unit_test_teardown(test_connection_cut_reconnects, sc_teardown_ctx),
+		cmocka_unit_test_teardown(test_exit_shows_code, sc_teardown_ctx),
+		cmocka_unit_test_teardown(test_hostile_output_stays_in_the_pane, sc_teardown_ctx),
 	};
 	/* QD_TEST_FILTER=test_exit_shows_code runs one scenario (a glob). */
 	const char *only = getenv("QD_TEST_FILTER");

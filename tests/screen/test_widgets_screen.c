@@ -17,29 +17,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tests/screen/harness.h"
+#include "tests/screen/scenario.h"
 
-/* Generous: a wait only takes this long when the test is failing anyway. */
-#define T 15000
+#define T SC_WAIT_MS
 
-#define LIVE "\xe2\x97\x8f live"
-#define ACTIVE "\xe2\x97\x8f active"
-
-static int teardown(void **state)
-{
-	Hs *h = *state;
-	hs_stop(&h);
-	*state = NULL;
-	return 0;
-}
+#define ACTIVE SC_ACTIVE
 
 static Hs *console(void **state, const char *user)
 {
 	HsOpts o = {.rows = 24, .cols = 80, .user = user};
-	Hs *h = hs_start(&o);
-	assert_non_null(h);
-	*state = h;
-	assert_true(hs_wait_text(h, LIVE, T));
+	Hs *h = sc_console(state, &o);
 	assert_true(hs_wait_idle(h, 300, T));
 	return h;
 }
@@ -217,8 +204,8 @@ static void test_tall_form_keeps_focus_visible_at_80x24(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_help_scrolls_to_the_end_at_80x24, teardown),
-		cmocka_unit_test_teardown(test_tall_form_keeps_focus_visible_at_80x24, teardown),
+		cmocka_unit_test_teardown(test_help_scrolls_to_the_end_at_80x24, sc_teardown),
+		cmocka_unit_test_teardown(test_tall_form_keeps_focus_visible_at_80x24, sc_teardown),
 	};
 	const char *only = getenv("QD_TEST_FILTER");
 	if (only && *only)

@@ -5,49 +5,26 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/util.h"
 #include "server/db_internal.h"
+#include "tests/unit/db_fixture.h"
 
 typedef struct {
-	char dir[64];
-	char path[96];
-	Db *db;
+	DbFx fix; /* first: dbfx_new and dbfx_teardown rely on it */
 } Fx;
-
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb, (void)flag, (void)ftw;
-	return remove(p);
-}
 
 static int setup(void **state)
 {
-	Fx *fx = xcalloc(1, sizeof *fx);
-	strcpy(fx->dir, "/tmp/qdauth.XXXXXX");
-	if (!mkdtemp(fx->dir))
-		return -1;
-	snprintf(fx->path, sizeof fx->path, "%s/q.db", fx->dir);
+	Fx *fx = dbfx_new(sizeof *fx, "qdauth");
 	ApiError err;
-	fx->db = db_open(fx->path, &err);
-	if (!fx->db || db_seed_demo(fx->db, &err) != 1)
+	if (!fx || db_seed_demo(fx->fix.db, &err) != 1)
 		return -1;
 	*state = fx;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	Fx *fx = *state;
-	db_close(&fx->db);
-	nftw(fx->dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
-	free(fx);
 	return 0;
 }
 
@@ -82,18 +59,18 @@ static void test_token_create_and_authenticate(void **state)
 {
 	Fx *fx = *state;
 	ApiError err;
-	char *tok = db_token_create(fx->db, "ops", &err);
+	char *tok = db_token_create(fx->fix.db, "ops", &err);
 	assert_non_null(tok);
 	assert_int_equal(strncmp(tok, "qdt_", 4), 0);
 	Principal p;
-	assert_true(db_authenticate(fx->db, tok, &p));
+	assert_true(db_authenticate(fx->fix.db, tok, &p));
 	assert_string_equal(p.user_name, "ops");
 	assert_string_equal(p.user_id, "usr_ops");
 	assert_true(p.is_admin);
 	assert_false(p.is_billing);
 
 	/* the database holds only the hash, never the text */
-	sqlite3_stmt *st = db_prep(fx->db, "SELECT hash FROM auth_tokens");
+	sqlite3_stmt *st = db_prep(fx->fix.db, "SELECT hash FROM auth_tokens");
 	int rows = 0;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		assert_int_equal(sqlite3_column_bytes(st, 0), 32);
@@ -106,28 +83,28 @@ static void test_token_create_and_authenticate(void **state)
 	/* one changed character, a prefix, a suffix: all unknown */
 	char *bad = xstrdup(tok);
 	bad[10] = bad[10] == 'A' ? 'B' : 'A';
-	assert_false(db_authenticate(fx->db, bad, &p));
+	assert_false(db_authenticate(fx->fix.db, bad, &p));
 	bad[10] = tok[10];
 	bad[strlen(bad) - 1] = '\0';
-	assert_false(db_authenticate(fx->db, bad, &p));
+	assert_false(db_authenticate(fx->fix.db, bad, &p));
 	char *longer = xasprintf("%sx", tok);
-	assert_false(db_authenticate(fx->db, longer, &p));
-	assert_false(db_authenticate(fx->db, tok + 4, &p)); /* without its prefix */
-	assert_false(db_authenticate(fx->db, "", &p));
-	assert_false(db_authenticate(fx->db, NULL, &p));
-	assert_false(db_authenticate(fx->db, "qdt_", &p));
+	assert_false(db_authenticate(fx->fix.db, longer, &p));
+	assert_false(db_authenticate(fx->fix.db, tok + 4, &p)); /* without its prefix */
+	assert_false(db_authenticate(fx->fix.db, "", &p));
+	assert_false(db_authenticate(fx->fix.db, NULL, &p));
+	assert_false(db_authenticate(fx->fix.db, "qdt_", &p));
 	free(longer);
 	free(bad);
 	free(tok);
 
-	Principal b = principal(fx->db, "billing");
+	Principal b = principal(fx->fix.db, "billing");
 	assert_true(b.is_billing);
 	assert_false(b.is_admin);
-	Principal g = principal(fx->db, "globex-dev");
+	Principal g = principal(fx->fix.db, "globex-dev");
 	assert_string_equal(g.org_id, "org_globex");
 	assert_false(g.is_admin);
 
-	assert_null(db_token_create(fx->db, "nobody", &err));
+	assert_null(db_token_create(fx->fix.db, "nobody", &err));
 	assert_int_equal(err.status, 404);
 }
 
@@ -148,63 +125,63 @@ static const char *first_alloc(Db *db, const char *org, const char *state, const
 static void test_terminal_token_single_use(void **state)
 {
 	Fx *fx = *state;
-	Principal p = principal(fx->db, "acme-dev");
+	Principal p = principal(fx->fix.db, "acme-dev");
 	char alloc[DB_ID_MAX];
-	qd_strlcpy(alloc, first_alloc(fx->db, "org_acme", "active", "usr_acme_dev"), sizeof alloc);
+	qd_strlcpy(alloc, first_alloc(fx->fix.db, "org_acme", "active", "usr_acme_dev"), sizeof alloc);
 	ApiError err;
-	json_t *j = model_terminal_token_mint(fx->db, &p, alloc, "http://127.0.0.1:9", &err);
+	json_t *j = model_terminal_token_mint(fx->fix.db, &p, alloc, "http://127.0.0.1:9", &err);
 	assert_non_null(j);
 	const char *tok = json_string_value(json_object_get(j, "token"));
 	assert_non_null(tok);
 	assert_string_equal(json_string_value(json_object_get(j, "url")),
 	                    "http://127.0.0.1:9/api/v1/terminal");
 	int64_t exp = qd_time_parse(json_string_value(json_object_get(j, "expires_at")));
-	int64_t now = db_now_ms(fx->db);
+	int64_t now = db_now_ms(fx->fix.db);
 	assert_true(exp > now && exp <= now + 60000);
 
 	char a[DB_ID_MAX], u[DB_ID_MAX];
 	char *wrong = xstrdup(tok);
 	wrong[8] = wrong[8] == 'x' ? 'y' : 'x';
-	assert_false(model_terminal_token_consume(fx->db, wrong, a, sizeof a, u, sizeof u));
+	assert_false(model_terminal_token_consume(fx->fix.db, wrong, a, sizeof a, u, sizeof u));
 	free(wrong);
-	assert_true(model_terminal_token_consume(fx->db, tok, a, sizeof a, u, sizeof u));
+	assert_true(model_terminal_token_consume(fx->fix.db, tok, a, sizeof a, u, sizeof u));
 	assert_string_equal(a, alloc);
 	assert_string_equal(u, "usr_acme_dev");
 	/* single use */
-	assert_false(model_terminal_token_consume(fx->db, tok, a, sizeof a, u, sizeof u));
+	assert_false(model_terminal_token_consume(fx->fix.db, tok, a, sizeof a, u, sizeof u));
 	json_decref(j);
 
 	/* expiry is checked against the server clock */
-	j = model_terminal_token_mint(fx->db, &p, alloc, "http://h", &err);
+	j = model_terminal_token_mint(fx->fix.db, &p, alloc, "http://h", &err);
 	assert_non_null(j);
-	db_set_clock_offset_ms(fx->db, 61000);
-	assert_false(model_terminal_token_consume(fx->db, json_string_value(json_object_get(j, "token")),
+	db_set_clock_offset_ms(fx->fix.db, 61000);
+	assert_false(model_terminal_token_consume(fx->fix.db, json_string_value(json_object_get(j, "token")),
 	                                          a, sizeof a, u, sizeof u));
-	db_set_clock_offset_ms(fx->db, 0);
+	db_set_clock_offset_ms(fx->fix.db, 0);
 	json_decref(j);
-	assert_false(model_terminal_token_consume(fx->db, "qtt_unknown", a, sizeof a, u, sizeof u));
-	assert_false(model_terminal_token_consume(fx->db, NULL, a, sizeof a, u, sizeof u));
+	assert_false(model_terminal_token_consume(fx->fix.db, "qtt_unknown", a, sizeof a, u, sizeof u));
+	assert_false(model_terminal_token_consume(fx->fix.db, NULL, a, sizeof a, u, sizeof u));
 }
 
 static void test_terminal_token_reach(void **state)
 {
 	Fx *fx = *state;
-	Principal g = principal(fx->db, "globex-dev");
-	Principal lee = principal(fx->db, "acme-lee");
-	Principal dev = principal(fx->db, "acme-dev");
+	Principal g = principal(fx->fix.db, "globex-dev");
+	Principal lee = principal(fx->fix.db, "acme-lee");
+	Principal dev = principal(fx->fix.db, "acme-dev");
 	char alloc[DB_ID_MAX];
-	qd_strlcpy(alloc, first_alloc(fx->db, "org_acme", "active", "usr_acme_dev"), sizeof alloc);
+	qd_strlcpy(alloc, first_alloc(fx->fix.db, "org_acme", "active", "usr_acme_dev"), sizeof alloc);
 	ApiError err;
-	assert_null(model_terminal_token_mint(fx->db, &g, alloc, "http://h", &err));
+	assert_null(model_terminal_token_mint(fx->fix.db, &g, alloc, "http://h", &err));
 	assert_int_equal(err.status, 404);
 	assert_string_equal(err.code, "not_found");
-	assert_null(model_terminal_token_mint(fx->db, &lee, alloc, "http://h", &err));
+	assert_null(model_terminal_token_mint(fx->fix.db, &lee, alloc, "http://h", &err));
 	assert_int_equal(err.status, 403);
-	const char *rel = first_alloc(fx->db, "org_acme", "released", "usr_acme_dev");
-	assert_null(model_terminal_token_mint(fx->db, &dev, rel, "http://h", &err));
+	const char *rel = first_alloc(fx->fix.db, "org_acme", "released", "usr_acme_dev");
+	assert_null(model_terminal_token_mint(fx->fix.db, &dev, rel, "http://h", &err));
 	assert_int_equal(err.status, 409);
 	assert_non_null(strstr(err.message, "released"));
-	assert_null(model_terminal_token_mint(fx->db, &dev, "al_nope", "http://h", &err));
+	assert_null(model_terminal_token_mint(fx->fix.db, &dev, "al_nope", "http://h", &err));
 	assert_int_equal(err.status, 404);
 }
 
@@ -212,9 +189,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sha256_vector),
-		cmocka_unit_test_setup_teardown(test_token_create_and_authenticate, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_terminal_token_single_use, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_terminal_token_reach, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_token_create_and_authenticate, setup, dbfx_teardown),
+		cmocka_unit_test_setup_teardown(test_terminal_token_single_use, setup, dbfx_teardown),
+		cmocka_unit_test_setup_teardown(test_terminal_token_reach, setup, dbfx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

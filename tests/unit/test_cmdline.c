@@ -7,12 +7,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <curses.h>
-#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "keymaps/keymap.h"
+#include "tests/unit/curses_fixture.h"
 #include "widgets/cmdline.h"
 #include "widgets/draw.h"
 #include "widgets/help.h"
@@ -21,33 +21,6 @@
 #include "widgets/textview.h"
 #include "widgets/theme.h"
 #include "widgets/toast.h"
-
-static SCREEN *scr;
-static FILE *scr_out, *scr_in;
-
-static int screen_up(void **state)
-{
-	(void)state;
-	scr_out = fopen("/dev/null", "w");
-	scr_in = fopen("/dev/null", "r");
-	scr = newterm("xterm-256color", scr_out, scr_in);
-	assert_non_null(scr);
-	resizeterm(24, 80);
-	theme_set_ascii(false);
-	theme_init(false);
-	assert_int_equal(keymap_load_defaults(), 0);
-	return 0;
-}
-
-static int screen_down(void **state)
-{
-	(void)state;
-	endwin();
-	delscreen(scr);
-	fclose(scr_out);
-	fclose(scr_in);
-	return 0;
-}
 
 static WidgetResult type(Cmdline *c, int key, bool is_keycode)
 {
@@ -330,7 +303,6 @@ static void test_theme_depths_and_ascii(void **state)
 
 int main(void)
 {
-	setlocale(LC_ALL, "C.UTF-8");
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_editing),
 		cmocka_unit_test(test_cancel_and_history),
@@ -342,5 +314,5 @@ int main(void)
 		cmocka_unit_test(test_textview),
 		cmocka_unit_test(test_theme_depths_and_ascii),
 	};
-	return cmocka_run_group_tests(tests, screen_up, screen_down);
+	return cmocka_run_group_tests(tests, curses_fixture_up_keymap, curses_fixture_down);
 }

@@ -10,41 +10,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <curses.h>
-#include <locale.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "keymaps/keymap.h"
+#include "tests/unit/curses_fixture.h"
 #include "widgets/form.h"
 #include "widgets/modal.h"
 #include "widgets/theme.h"
-
-static SCREEN *scr;
-static FILE *scr_out, *scr_in;
-
-static int screen_up(void **state)
-{
-	(void)state;
-	scr_out = fopen("/dev/null", "w");
-	scr_in = fopen("/dev/null", "r");
-	scr = newterm("xterm-256color", scr_out, scr_in);
-	assert_non_null(scr);
-	resizeterm(24, 80);
-	theme_set_ascii(false);
-	theme_init(false);
-	assert_int_equal(keymap_load_defaults(), 0);
-	return 0;
-}
-
-static int screen_down(void **state)
-{
-	(void)state;
-	endwin();
-	delscreen(scr);
-	fclose(scr_out);
-	fclose(scr_in);
-	return 0;
-}
 
 /* A key as the loop delivers it: looked up in the widget's context. */
 static WidgetResult press(Widget *w, int key, bool is_keycode)
@@ -477,7 +450,6 @@ static void test_secret_mask(void **state)
 
 int main(void)
 {
-	setlocale(LC_ALL, "C.UTF-8");
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_destructive_confirm_defaults_to_cancel),
 		cmocka_unit_test(test_required_reason),
@@ -488,5 +460,5 @@ int main(void)
 		cmocka_unit_test(test_form_secret),
 		cmocka_unit_test(test_secret_mask),
 	};
-	return cmocka_run_group_tests(tests, screen_up, screen_down);
+	return cmocka_run_group_tests(tests, curses_fixture_up_keymap, curses_fixture_down);
 }

@@ -8,41 +8,14 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <curses.h>
-#include <locale.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "common/sanitize.h"
 #include "keymaps/keymap.h"
+#include "tests/unit/curses_fixture.h"
 #include "widgets/help.h"
 #include "widgets/theme.h"
-
-static SCREEN *scr;
-static FILE *scr_out, *scr_in;
-
-static int screen_up(void **state)
-{
-	(void)state;
-	scr_out = fopen("/dev/null", "w");
-	scr_in = fopen("/dev/null", "r");
-	scr = newterm("xterm-256color", scr_out, scr_in);
-	assert_non_null(scr);
-	resizeterm(24, 80);
-	theme_set_ascii(false);
-	theme_init(false);
-	assert_int_equal(keymap_load_defaults(), 0);
-	return 0;
-}
-
-static int screen_down(void **state)
-{
-	(void)state;
-	endwin();
-	delscreen(scr);
-	fclose(scr_out);
-	fclose(scr_in);
-	return 0;
-}
 
 /* Wraps and compares with the expected lines (NULL-terminated). */
 static void expect_wrap(const char *text, int width, const char *const *want)
@@ -285,7 +258,6 @@ static void test_help_resize_keeps_entry(void **state)
 
 int main(void)
 {
-	setlocale(LC_ALL, "C.UTF-8");
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_wrap_words),
 		cmocka_unit_test(test_wrap_long_words_and_slashes),
@@ -295,5 +267,5 @@ int main(void)
 		cmocka_unit_test(test_help_keys_from_keymap),
 		cmocka_unit_test(test_help_resize_keeps_entry),
 	};
-	return cmocka_run_group_tests(tests, screen_up, screen_down);
+	return cmocka_run_group_tests(tests, curses_fixture_up_keymap, curses_fixture_down);
 }

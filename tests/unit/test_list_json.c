@@ -9,48 +9,25 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/util.h"
 #include "server/db_internal.h"
+#include "tests/unit/db_fixture.h"
 
 typedef struct {
-	char dir[64];
-	char path[96];
-	Db *db;
+	DbFx fix; /* first: dbfx_new and dbfx_teardown rely on it */
 	Principal dev, ops;
 } Fx;
 
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb, (void)flag, (void)ftw;
-	return remove(p);
-}
-
-static bool principal(Db *db, const char *user, Principal *p)
-{
-	ApiError err;
-	char *tok = db_token_create(db, user, &err);
-	bool ok = tok && db_authenticate(db, tok, p);
-	free(tok);
-	return ok;
-}
-
 static int setup(void **state)
 {
-	Fx *fx = xcalloc(1, sizeof *fx);
-	strcpy(fx->dir, "/tmp/qdlistjson.XXXXXX");
-	if (!mkdtemp(fx->dir))
-		return -1;
-	snprintf(fx->path, sizeof fx->path, "%s/q.db", fx->dir);
+	Fx *fx = dbfx_new(sizeof *fx, "qdlistjson");
 	ApiError err;
-	fx->db = db_open(fx->path, &err);
-	if (!fx->db || db_seed_bulk(fx->db, 1200, &err) != 1200)
+	if (!fx || db_seed_bulk(fx->fix.db, 1200, &err) != 1200)
 		return -1;
 	/* Rows the seed never makes: every kind of string both writers must agree
 	 * on. Ids stay valid (cursors carry them); the doctored rows are the
@@ -94,20 +71,11 @@ static int setup(void **state)
 		" ORDER BY created_at DESC LIMIT 1)",
 	};
 	for (size_t i = 0; i < QD_ARRAY_LEN(doctor); i++)
-		if (!db_exec(fx->db, doctor[i]))
+		if (!db_exec(fx->fix.db, doctor[i]))
 			return -1;
-	if (!principal(fx->db, "acme-dev", &fx->dev) || !principal(fx->db, "ops", &fx->ops))
+	if (!dbfx_principal(fx->fix.db, "acme-dev", &fx->dev) || !dbfx_principal(fx->fix.db, "ops", &fx->ops))
 		return -1;
 	*state = fx;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	Fx *fx = *state;
-	db_close(&fx->db);
-	nftw(fx->dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
-	free(fx);
 	return 0;
 }
 
@@ -135,9 +103,9 @@ static char *same_page(Fx *fx, const Principal *p, const AllocFilter *f, bool ad
 	ApiError err1, err2;
 	memset(&err1, 0, sizeof err1);
 	memset(&err2, 0, sizeof err2);
-	json_t *j = model_allocations(fx->db, p, f, admin, &err1);
+	json_t *j = model_allocations(fx->fix.db, p, f, admin, &err1);
 	size_t len = 0;
-	char *text = model_allocations_text(fx->db, p, f, admin, &len, &err2);
+	char *text = model_allocations_text(fx->fix.db, p, f, admin, &len, &err2);
 	if (!j) {
 		/* Refused: refused alike. */
 		assert_null(text);
@@ -229,7 +197,7 @@ static void test_doctored_rows_present(void **state)
 	AllocFilter f = {.actionable = -1, .archived = -1, .limit = 20};
 	ApiError err;
 	size_t len;
-	char *text = model_allocations_text(fx->db, &fx->ops, &f, true, &len, &err);
+	char *text = model_allocations_text(fx->fix.db, &fx->ops, &f, true, &len, &err);
 	assert_non_null(text);
 	assert_non_null(strstr(text, "q\\\"uo\\\\te\\u0001\\t\\n\\u001f"));
 	assert_non_null(strstr(text, "\"name\":\"\""));           /* invalid UTF-8 became "" */
@@ -252,15 +220,15 @@ static void test_refusals_match(void **state)
 static void test_bad_host_matches(void **state)
 {
 	Fx *fx = *state;
-	assert_true(db_exec(fx->db, "UPDATE nodes SET host = CAST(x'6eff' AS TEXT) WHERE id ="
-	                            " (SELECT node_id FROM allocations WHERE state = 'active'"
-	                            " AND node_id IS NOT NULL ORDER BY created_at DESC LIMIT 1)"));
+	assert_true(db_exec(fx->fix.db, "UPDATE nodes SET host = CAST(x'6eff' AS TEXT) WHERE id ="
+	                                " (SELECT node_id FROM allocations WHERE state = 'active'"
+	                                " AND node_id IS NOT NULL ORDER BY created_at DESC LIMIT 1)"));
 	AllocFilter f = {.actionable = -1, .archived = -1, .limit = 500,
 	                 .state_mask = 1u << ALLOC_ACTIVE};
 	same_walk(fx, &fx->ops, f, true);
 	size_t len;
 	ApiError err;
-	char *text = model_allocations_text(fx->db, &fx->ops, &f, true, &len, &err);
+	char *text = model_allocations_text(fx->fix.db, &fx->ops, &f, true, &len, &err);
 	assert_non_null(text);
 	assert_non_null(strstr(text, "\"ssh\":{\"port\":"));
 	free(text);
@@ -269,11 +237,11 @@ static void test_bad_host_matches(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_unfiltered_pages_match, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_filtered_pages_match, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_doctored_rows_present, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_refusals_match, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_host_matches, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unfiltered_pages_match, setup, dbfx_teardown),
+		cmocka_unit_test_setup_teardown(test_filtered_pages_match, setup, dbfx_teardown),
+		cmocka_unit_test_setup_teardown(test_doctored_rows_present, setup, dbfx_teardown),
+		cmocka_unit_test_setup_teardown(test_refusals_match, setup, dbfx_teardown),
+		cmocka_unit_test_setup_teardown(test_bad_host_matches, setup, dbfx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,77 +6,35 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/util.h"
 #include "server/db_internal.h"
+#include "tests/unit/db_fixture.h"
 
 typedef struct {
-	char dir[64];
-	char path[96];
-	Db *db;
+	DbFx fix; /* first: dbfx_new and dbfx_teardown rely on it */
 	Principal dev, ops;
 } Fx;
-
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb, (void)flag, (void)ftw;
-	return remove(p);
-}
-
-static bool principal(Db *db, const char *user, Principal *p)
-{
-	ApiError err;
-	char *tok = db_token_create(db, user, &err);
-	bool ok = tok && db_authenticate(db, tok, p);
-	free(tok);
-	return ok;
-}
 
 /* The demo fleet plus bulk rows, so pages cross many created_at values. */
 static int setup(void **state)
 {
-	Fx *fx = xcalloc(1, sizeof *fx);
-	strcpy(fx->dir, "/tmp/qdlist.XXXXXX");
-	if (!mkdtemp(fx->dir))
-		return -1;
-	snprintf(fx->path, sizeof fx->path, "%s/q.db", fx->dir);
+	Fx *fx = dbfx_new(sizeof *fx, "qdlist");
 	ApiError err;
-	fx->db = db_open(fx->path, &err);
-	if (!fx->db || db_seed_bulk(fx->db, 1500, &err) != 1500)
+	if (!fx || db_seed_bulk(fx->fix.db, 1500, &err) != 1500)
 		return -1;
 	/* Ties on created_at must still page stably: give some rows the same one. */
-	if (!db_exec(fx->db, "UPDATE allocations SET created_at = 1700000000000"
-	                     " WHERE rowid IN (SELECT rowid FROM allocations ORDER BY id LIMIT 40)"))
+	if (!db_exec(fx->fix.db, "UPDATE allocations SET created_at = 1700000000000"
+	                         " WHERE rowid IN (SELECT rowid FROM allocations ORDER BY id LIMIT 40)"))
 		return -1;
-	if (!principal(fx->db, "acme-dev", &fx->dev) || !principal(fx->db, "ops", &fx->ops))
+	if (!dbfx_principal(fx->fix.db, "acme-dev", &fx->dev) || !dbfx_principal(fx->fix.db, "ops", &fx->ops))
 		return -1;
 	*state = fx;
 	return 0;
-}
-
-static int teardown(void **state)
-{
-	Fx *fx = *state;
-	db_close(&fx->db);
-	nftw(fx->dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
-	free(fx);
-	return 0;
-}
-
-static int64_t count(Db *db, const char *sql)
-{
-	sqlite3_stmt *st = db_prep(db, sql);
-	assert_non_null(st);
-	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
-	int64_t n = sqlite3_column_int64(st, 0);
-	sqlite3_reset(st);
-	return n;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -96,7 +54,7 @@ static size_t walk(Fx *fx, const Principal *p, AllocFilter f, bool admin,
 	char prev_id[DB_ID_MAX] = "~";
 	for (int page = 0; page < 1000; page++) {
 		f.cursor = cursor;
-		json_t *l = model_allocations(fx->db, p, &f, admin, &err);
+		json_t *l = model_allocations(fx->fix.db, p, &f, admin, &err);
 		if (!l)
 			fail_msg("page %d: %s %s", page, err.code, err.message);
 		assert_true(json_is_integer(json_object_get(l, "as_of_event_id")));
@@ -144,17 +102,17 @@ static void test_pagination_complete_and_stable(void **state)
 	Fx *fx = *state;
 	AllocFilter f = {.actionable = -1, .archived = -1, .limit = 37};
 	size_t n = walk(fx, &fx->ops, f, true, NULL, NULL);
-	assert_int_equal(n, count(fx->db, "SELECT COUNT(*) FROM allocations"));
+	assert_int_equal(n, dbfx_count(fx->fix.db, "SELECT COUNT(*) FROM allocations"));
 	f.limit = 500;
 	assert_int_equal(walk(fx, &fx->ops, f, true, NULL, NULL), n);
 	f.limit = 1;
 	f.state_mask = 1u << ALLOC_RELEASE_FAILED;
 	assert_int_equal(walk(fx, &fx->ops, f, true, NULL, NULL),
-	                 count(fx->db, "SELECT COUNT(*) FROM allocations WHERE state = 'release_failed'"));
+	                 dbfx_count(fx->fix.db, "SELECT COUNT(*) FROM allocations WHERE state = 'release_failed'"));
 	/* the org scope pages too */
 	f = (AllocFilter){.actionable = -1, .archived = -1, .limit = 100};
 	assert_int_equal(walk(fx, &fx->dev, f, false, NULL, NULL),
-	                 count(fx->db, "SELECT COUNT(*) FROM allocations WHERE org_id = 'org_acme'"));
+	                 dbfx_count(fx->fix.db, "SELECT COUNT(*) FROM allocations WHERE org_id = 'org_acme'"));
 }
 
 static void test_cursor_rejected(void **state)
@@ -162,20 +120,20 @@ static void test_cursor_rejected(void **state)
 	Fx *fx = *state;
 	ApiError err;
 	AllocFilter f = {.actionable = -1, .archived = -1, .limit = 10, .cursor = "bm90IGEgY3Vyc29y"};
-	int64_t before = count(fx->db, "SELECT COUNT(*) FROM allocations");
-	assert_null(model_allocations(fx->db, &fx->ops, &f, true, &err));
+	int64_t before = dbfx_count(fx->fix.db, "SELECT COUNT(*) FROM allocations");
+	assert_null(model_allocations(fx->fix.db, &fx->ops, &f, true, &err));
 	assert_int_equal(err.status, 400);
 	assert_string_equal(err.code, "invalid_cursor");
 	f.cursor = "!!";
-	assert_null(model_allocations(fx->db, &fx->ops, &f, true, &err));
+	assert_null(model_allocations(fx->fix.db, &fx->ops, &f, true, &err));
 	assert_int_equal(err.status, 400);
 	/* a node-list cursor is not an allocation cursor */
 	char *nc = db_cursor_encode("n", 0, "nd_use1_h100_01");
 	f.cursor = nc;
-	assert_null(model_allocations(fx->db, &fx->ops, &f, true, &err));
+	assert_null(model_allocations(fx->fix.db, &fx->ops, &f, true, &err));
 	assert_string_equal(err.code, "invalid_cursor");
 	free(nc);
-	assert_int_equal(count(fx->db, "SELECT COUNT(*) FROM allocations"), before);
+	assert_int_equal(dbfx_count(fx->fix.db, "SELECT COUNT(*) FROM allocations"), before);
 }
 
 typedef struct {
@@ -233,10 +191,10 @@ static size_t filtered(Fx *fx, int actionable, int archived, unsigned mask)
 static void test_filters_agree_with_fields(void **state)
 {
 	Fx *fx = *state;
-	size_t total = (size_t)count(fx->db, "SELECT COUNT(*) FROM allocations");
+	size_t total = (size_t)dbfx_count(fx->fix.db, "SELECT COUNT(*) FROM allocations");
 	for (int shift = 0; shift < 3; shift++) {
 		/* now, then 8 days later (failures age out), then 30 days later */
-		db_set_clock_offset_ms(fx->db, shift == 0 ? 0 : shift == 1 ? 8LL * 86400000 : 30LL * 86400000);
+		db_set_clock_offset_ms(fx->fix.db, shift == 0 ? 0 : shift == 1 ? 8LL * 86400000 : 30LL * 86400000);
 		size_t act = filtered(fx, 1, -1, 0), inact = filtered(fx, 0, -1, 0);
 		size_t arch = filtered(fx, -1, 1, 0), live = filtered(fx, -1, 0, 0);
 		assert_int_equal(act + inact, total);
@@ -247,37 +205,37 @@ static void test_filters_agree_with_fields(void **state)
 		filtered(fx, -1, -1, 1u << ALLOC_FAILED | 1u << ALLOC_RESTART_FAILED);
 		filtered(fx, 0, 1, 1u << ALLOC_FAILED);
 	}
-	db_set_clock_offset_ms(fx->db, 0);
+	db_set_clock_offset_ms(fx->fix.db, 0);
 }
 
 static void test_failed_row_crosses_the_window(void **state)
 {
 	Fx *fx = *state;
 	/* One failed row whose window ends exactly at a chosen instant. */
-	int64_t now = db_now_ms(fx->db);
-	assert_true(db_exec(fx->db, "UPDATE allocations SET state = 'failed' WHERE id = (SELECT id FROM"
-	                            " allocations ORDER BY id LIMIT 1)"));
+	int64_t now = db_now_ms(fx->fix.db);
+	assert_true(db_exec(fx->fix.db, "UPDATE allocations SET state = 'failed' WHERE id = (SELECT id FROM"
+	                                " allocations ORDER BY id LIMIT 1)"));
 	char sql[320];
 	int64_t since = now - ACTIONABLE_WINDOW_MS + 3600 * 1000; /* an hour of window left */
 	snprintf(sql, sizeof sql, "UPDATE allocations SET state_since = %lld, name = 'edge-case-row',"
 	                          " search = 'edge-case-row ' || id"
 	                          " WHERE id = (SELECT id FROM allocations ORDER BY id LIMIT 1)",
 	         (long long)since);
-	assert_true(db_exec(fx->db, sql));
+	assert_true(db_exec(fx->fix.db, sql));
 	AllocFilter f = {.actionable = 1, .archived = -1, .limit = 500, .q = "edge-case-row"};
 	ApiError err;
-	json_t *l = model_allocations(fx->db, &fx->ops, &f, true, &err);
+	json_t *l = model_allocations(fx->fix.db, &fx->ops, &f, true, &err);
 	assert_int_equal(json_array_size(json_object_get(l, "items")), 1);
 	json_decref(l);
 	/* at exactly actionable_until it has left the actionable set */
-	db_set_clock_offset_ms(fx->db, 3600 * 1000 + (db_now_ms(fx->db) - now));
+	db_set_clock_offset_ms(fx->fix.db, 3600 * 1000 + (db_now_ms(fx->fix.db) - now));
 	f.actionable = 1;
-	l = model_allocations(fx->db, &fx->ops, &f, true, &err);
+	l = model_allocations(fx->fix.db, &fx->ops, &f, true, &err);
 	size_t n = json_array_size(json_object_get(l, "items"));
 	json_decref(l);
 	f.actionable = 0;
 	f.archived = 1;
-	json_t *l2 = model_allocations(fx->db, &fx->ops, &f, true, &err);
+	json_t *l2 = model_allocations(fx->fix.db, &fx->ops, &f, true, &err);
 	size_t m = json_array_size(json_object_get(l2, "items"));
 	/* the clock moves between reads; either way filter and fields agree */
 	if (m == 1) {
@@ -287,7 +245,7 @@ static void test_failed_row_crosses_the_window(void **state)
 	}
 	assert_int_equal(n + m, 1);
 	json_decref(l2);
-	db_set_clock_offset_ms(fx->db, 0);
+	db_set_clock_offset_ms(fx->fix.db, 0);
 }
 
 static void test_node_project_and_text_filters(void **state)
@@ -296,7 +254,7 @@ static void test_node_project_and_text_filters(void **state)
 	AllocFilter f = {.actionable = -1, .archived = -1, .limit = 100, .node_id = "nd_use1_h100_02"};
 	Expect e = {-1, -1, 0, "nd_use1_h100_02", NULL, NULL, 0};
 	size_t n = walk(fx, &fx->ops, f, true, check_row, &e);
-	assert_int_equal(n, count(fx->db, "SELECT COUNT(*) FROM allocations WHERE node_id = 'nd_use1_h100_02'"));
+	assert_int_equal(n, dbfx_count(fx->fix.db, "SELECT COUNT(*) FROM allocations WHERE node_id = 'nd_use1_h100_02'"));
 	assert_true(n > 0);
 
 	f = (AllocFilter){.actionable = -1, .archived = -1, .limit = 100, .project_id = "prj_acme_ml"};
@@ -320,11 +278,11 @@ static void test_node_project_and_text_filters(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_pagination_complete_and_stable, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cursor_rejected, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_filters_agree_with_fields, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_failed_row_crosses_the_window, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_node_project_and_text_filters, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_pagination_complete_and_stable, setup, dbfx_teardown),
+		cmocka_unit_test_setup_teardown(test_cursor_rejected, setup, dbfx_teardown),
+		cmocka_unit_test_setup_teardown(test_filters_agree_with_fields, setup, dbfx_teardown),
+		cmocka_unit_test_setup_teardown(test_failed_row_crosses_the_window, setup, dbfx_teardown),
+		cmocka_unit_test_setup_teardown(test_node_project_and_text_filters, setup, dbfx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

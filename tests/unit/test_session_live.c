@@ -102,8 +102,8 @@ static int wait_port(pid_t pid)
 	return 0;
 }
 
-/* `qdeckd --db DB token create --user ops`, token read from stdout. */
-static char *mint_token(void)
+/* `qdeckd --db DB token create --user USER`, the token read from stdout. */
+static char *mint_token(const char *user)
 {
 	int p[2];
 	if (pipe(p) < 0)
@@ -113,7 +113,7 @@ static char *mint_token(void)
 		dup2(p[1], 1);
 		close(p[0]);
 		close(p[1]);
-		execl(qdeckd, qdeckd, "--db", db, "token", "create", "--user", "ops", (char *)NULL);
+		execl(qdeckd, qdeckd, "--db", db, "token", "create", "--user", user, (char *)NULL);
 		_exit(127);
 	}
 	close(p[1]);
@@ -352,25 +352,44 @@ static int live_teardown(void **state)
 	return 0;
 }
 
-static void test_live_resume(void **state)
+/* Skips the test when there is no qdeckd binary to run. */
+static void need_qdeckd(void)
 {
-	(void)state;
 	if (!find_qdeckd()) {
 		print_message("qdeckd not built: skipping (set QDECKD_BIN)\n");
 		skip();
 	}
+}
+
+/* A fresh temporary directory for the database, port file and log, and
+ * qdeckd in it on a free loopback port, with `flag value` added when flag is
+ * set. Returns the port; live_teardown stops the server and removes the
+ * directory. */
+static int live_start(const char *flag, const char *value)
+{
 	snprintf(dir, sizeof dir, "/tmp/qd-live-XXXXXX");
 	assert_non_null(mkdtemp(dir));
 	snprintf(db, sizeof db, "%s/q.db", dir);
 	snprintf(portfile, sizeof portfile, "%s/port", dir);
 	snprintf(logpath, sizeof logpath, "%s/qdeckd.log", dir);
-
-	pid_t pid = live_pid = start_qdeckd("127.0.0.1:0");
-	assert_true(pid > 0);
-	int port = wait_port(pid);
+	extra_flag = flag;
+	extra_value = value;
+	live_pid = start_qdeckd("127.0.0.1:0");
+	extra_flag = extra_value = NULL;
+	assert_true(live_pid > 0);
+	int port = wait_port(live_pid);
 	if (!port)
 		fail_msg("qdeckd did not start; see %s", logpath);
-	char *token = mint_token();
+	return port;
+}
+
+static void test_live_resume(void **state)
+{
+	(void)state;
+	need_qdeckd();
+	int port = live_start(NULL, NULL);
+	pid_t pid = live_pid;
+	char *token = mint_token("ops");
 	assert_non_null(token);
 
 	uv_loop_t loop;
@@ -474,22 +493,8 @@ static void test_live_resume(void **state)
 static void test_refusals(void **state)
 {
 	(void)state;
-	if (!find_qdeckd()) {
-		print_message("qdeckd not built: skipping (set QDECKD_BIN)\n");
-		skip();
-	}
-	snprintf(dir, sizeof dir, "/tmp/qd-live-XXXXXX");
-	assert_non_null(mkdtemp(dir));
-	snprintf(db, sizeof db, "%s/q.db", dir);
-	snprintf(portfile, sizeof portfile, "%s/port", dir);
-	snprintf(logpath, sizeof logpath, "%s/qdeckd.log", dir);
-	extra_flag = "--rate";
-	extra_value = "1"; /* burst 2: the third request of a load is refused */
-	live_pid = start_qdeckd("127.0.0.1:0");
-	extra_flag = extra_value = NULL;
-	int port = wait_port(live_pid);
-	if (!port)
-		fail_msg("qdeckd did not start; see %s", logpath);
+	need_qdeckd();
+	int port = live_start("--rate", "1"); /* burst 2: the third request of a load is refused */
 	char url[64];
 	snprintf(url, sizeof url, "http://127.0.0.1:%d", port);
 
@@ -511,27 +516,8 @@ static void test_refusals(void **state)
 	store_free(&c.store);
 
 	/* acme-dev: not an admin; rate limited on the way, then live. */
-	char *dev = NULL;
-	{
-		int p[2];
-		assert_int_equal(pipe(p), 0);
-		pid_t pid = fork();
-		if (pid == 0) {
-			dup2(p[1], 1);
-			close(p[0]);
-			close(p[1]);
-			execl(qdeckd, qdeckd, "--db", db, "token", "create", "--user", "acme-dev", (char *)NULL);
-			_exit(127);
-		}
-		close(p[1]);
-		char buf[512] = "";
-		ssize_t n = read(p[0], buf, sizeof buf - 1);
-		close(p[0]);
-		waitpid(pid, NULL, 0);
-		assert_true(n > 0);
-		buf[strcspn(buf, "\r\n")] = '\0';
-		dev = xstrdup(buf);
-	}
+	char *dev = mint_token("acme-dev");
+	assert_non_null(dev);
 	memset(c.states_seen, 0, sizeof c.states_seen);
 	c.store = store_new();
 	SessionTarget t = {.api_url = url, .token = dev};
@@ -1126,10 +1112,7 @@ static Session *local_session(Ctx *c, SessionTarget *t)
 static void test_local_plane(void **state)
 {
 	(void)state;
-	if (!find_qdeckd()) {
-		print_message("qdeckd not built: skipping (set QDECKD_BIN)\n");
-		skip();
-	}
+	need_qdeckd();
 	char real[PATH_MAX];
 	assert_non_null(realpath(qdeckd, real));
 	setenv("QDECKD_BIN", real, 1);

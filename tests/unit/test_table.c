@@ -9,12 +9,12 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <curses.h>
-#include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/util.h"
+#include "tests/unit/curses_fixture.h"
 #include "widgets/table.h"
 #include "widgets/theme.h"
 
@@ -97,32 +97,6 @@ static const char *order(Table *t, Src *s)
 	for (size_t i = 0; i < table_view_count(t); i++)
 		len += (size_t)snprintf(buf + len, sizeof buf - len, "%s%s", i ? " " : "", s->rows[table_view_row(t, i)].id);
 	return buf;
-}
-
-static SCREEN *scr;
-static FILE *scr_out, *scr_in;
-
-static int screen_up(void **state)
-{
-	(void)state;
-	scr_out = fopen("/dev/null", "w");
-	scr_in = fopen("/dev/null", "r");
-	scr = newterm("xterm-256color", scr_out, scr_in);
-	assert_non_null(scr);
-	resizeterm(24, 80);
-	theme_set_ascii(false);
-	theme_init(false);
-	return 0;
-}
-
-static int screen_down(void **state)
-{
-	(void)state;
-	endwin();
-	delscreen(scr);
-	fclose(scr_out);
-	fclose(scr_in);
-	return 0;
 }
 
 static void test_sort(void **state)
@@ -599,7 +573,6 @@ static void test_set_columns_keeps_view_state(void **state)
 
 int main(void)
 {
-	setlocale(LC_ALL, "C.UTF-8");
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sort),
 		cmocka_unit_test(test_sort_default_compare),
@@ -612,5 +585,5 @@ int main(void)
 		cmocka_unit_test(test_refresh_keeps_haystacks_by_version),
 		cmocka_unit_test(test_set_columns_keeps_view_state),
 	};
-	return cmocka_run_group_tests(tests, screen_up, screen_down);
+	return cmocka_run_group_tests(tests, curses_fixture_up, curses_fixture_down);
 }
