@@ -347,6 +347,19 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+/* The page's next_cursor escaped for a URL (caller frees); NULL on the last page. */
+static char *next_cursor(json_t *page)
+{
+	const char *next = json_string_value(json_object_get(page, "next_cursor"));
+	if (!next)
+		return NULL;
+	/* Cursors are opaque: escape them for the URL. */
+	char *esc = curl_easy_escape(NULL, next, 0);
+	char *cursor = xstrdup(esc);
+	curl_free(esc);
+	return cursor;
+}
+
 json_t *api_collect_ids(ApiServer *s, const char *path, const char *token, int page_limit)
 {
 	json_t *ids = json_array();
@@ -376,13 +389,7 @@ json_t *api_collect_ids(ApiServer *s, const char *path, const char *token, int p
 		}
 		json_array_foreach(items, i, it)
 			json_array_append(ids, json_object_get(it, "id"));
-		const char *next = json_string_value(json_object_get(r.json, "next_cursor"));
-		if (next) {
-			/* Cursors are opaque: escape them for the URL. */
-			char *esc = curl_easy_escape(NULL, next, 0);
-			cursor = xstrdup(esc);
-			curl_free(esc);
-		}
+		cursor = next_cursor(r.json);
 		api_resp_done(&r);
 		if (!cursor)
 			break;
@@ -426,12 +433,7 @@ json_t *api_snapshot(ApiServer *s)
 			json_object_set_new(allocs, json_string_value(json_object_get(it, "id")),
 			                    json_pack("[O,O]", json_object_get(it, "state"),
 			                              json_object_get(it, "version")));
-		const char *next = json_string_value(json_object_get(r.json, "next_cursor"));
-		if (next) {
-			char *esc = curl_easy_escape(NULL, next, 0);
-			cursor = xstrdup(esc);
-			curl_free(esc);
-		}
+		cursor = next_cursor(r.json);
 		api_resp_done(&r);
 		if (!cursor)
 			break;

@@ -22,27 +22,9 @@
 
 #include "common/contract.h"
 #include "common/util.h"
-#include "tests/api/apitest.h"
+#include "tests/api/fixture.h"
 
-static ApiServer S;
-
-static int setup(void **state)
-{
-	(void)state;
-	return apitest_start(&S, NULL);
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	int rc = apitest_stop(&S);
-	if (rc != 0) {
-		fprintf(stderr, "qdeckd exited with %d on SIGTERM\n", rc);
-		apitest_dump_log(&S);
-	}
-	apitest_cleanup(&S);
-	return rc == 0 ? 0 : -1;
-}
+static ApiServer *const S = &apifx_srv;
 
 /* --- a raw HTTP/1.1 exchange ------------------------------------------------- */
 
@@ -68,7 +50,7 @@ static void raw_exchange(const char *const *parts, const size_t *lens, int npart
 	memset(out, 0, sizeof *out);
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	assert_true(fd >= 0);
-	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)S.port)};
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)S->port)};
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
 	for (int i = 0; i < nparts; i++) {
@@ -148,20 +130,17 @@ static const char CREATE_FMT[] =
 
 static size_t count_allocations(void)
 {
-	json_t *ids = api_collect_ids(&S, "/api/v1/admin/allocations", S.tok_ops, 500);
+	json_t *ids = api_collect_ids(S, "/api/v1/admin/allocations", S->tok_ops, 500);
 	assert_non_null(ids);
 	size_t n = json_array_size(ids);
 	json_decref(ids);
 	return n;
 }
 
+/* Releases before. */
 static void assert_unchanged(json_t *before, size_t count_before)
 {
-	json_t *after = api_snapshot(&S);
-	char why[256];
-	if (!api_snapshot_unchanged(before, after, why, sizeof why))
-		fail_msg("a refused request changed the database: %s", why);
-	json_decref(after);
+	apifx_check_unchanged(before, "a refused request");
 	assert_int_equal(count_allocations(), count_before);
 }
 
@@ -176,7 +155,7 @@ static void test_chunked_create_accepted(void **state)
 	char body[512];
 	snprintf(body, sizeof body, CREATE_FMT, "chunked-create");
 	size_t blen = strlen(body), half = blen / 2;
-	char *h = head("POST", "/api/v1/allocations", S.tok_acme,
+	char *h = head("POST", "/api/v1/allocations", S->tok_acme,
 	               "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n");
 	char c1[512], c2[512];
 	/* leading zeros are legal in a chunk size */
@@ -197,7 +176,7 @@ static void test_chunked_create_accepted(void **state)
 	char path[128];
 	snprintf(path, sizeof path, "/api/v1/allocations/%s", id);
 	ApiResp g;
-	assert_int_equal(api_get(&S, path, S.tok_acme, &g), 0);
+	assert_int_equal(api_get(S, path, S->tok_acme, &g), 0);
 	assert_int_equal(g.status, 200);
 	assert_string_equal(json_string_value(json_object_get(g.json, "name")), "chunked-create");
 	api_resp_done(&g);
@@ -209,7 +188,7 @@ static void test_chunked_create_accepted(void **state)
 static void test_bad_content_length(void **state)
 {
 	(void)state;
-	json_t *snap = api_snapshot(&S);
+	json_t *snap = apifx_snapshot();
 	size_t before = count_allocations();
 	char body[512];
 	snprintf(body, sizeof body, CREATE_FMT, "bad-cl");
@@ -220,7 +199,7 @@ static void test_bad_content_length(void **state)
 		char extra[256];
 		snprintf(extra, sizeof extra, "Content-Type: application/json\r\nContent-Length: %s\r\n",
 		         values[i]);
-		char *h = head("POST", "/api/v1/allocations", S.tok_acme, extra);
+		char *h = head("POST", "/api/v1/allocations", S->tok_acme, extra);
 		char *req = xmalloc(strlen(h) + strlen(body) + 1);
 		strcpy(req, h);
 		strcat(req, body);
@@ -235,16 +214,15 @@ static void test_bad_content_length(void **state)
 		free(h);
 	}
 	assert_unchanged(snap, before);
-	json_decref(snap);
 }
 
 /* A chunked body past the 64 KiB cap is 413, even when each chunk is small. */
 static void test_chunked_over_cap(void **state)
 {
 	(void)state;
-	json_t *snap = api_snapshot(&S);
+	json_t *snap = apifx_snapshot();
 	size_t before = count_allocations();
-	char *h = head("POST", "/api/v1/allocations", S.tok_acme, "Transfer-Encoding: chunked\r\n");
+	char *h = head("POST", "/api/v1/allocations", S->tok_acme, "Transfer-Encoding: chunked\r\n");
 	/* 70 chunks of 1 KiB of spaces inside a JSON object: valid JSON, too big */
 	QdBuf b;
 	qdbuf_init(&b);
@@ -267,7 +245,6 @@ static void test_chunked_over_cap(void **state)
 	qdbuf_done(&b);
 	free(h);
 	assert_unchanged(snap, before);
-	json_decref(snap);
 }
 
 /* Broken chunk framing, unknown codings and ambiguous framing are refused
@@ -275,7 +252,7 @@ static void test_chunked_over_cap(void **state)
 static void test_bad_chunked_framing(void **state)
 {
 	(void)state;
-	json_t *snap = api_snapshot(&S);
+	json_t *snap = apifx_snapshot();
 	size_t before = count_allocations();
 	char body[512];
 	snprintf(body, sizeof body, CREATE_FMT, "bad-chunks");
@@ -292,7 +269,7 @@ static void test_bad_chunked_framing(void **state)
 		{"0\r\nX: y\n\r\n", "CRLF"},
 	};
 	for (size_t i = 0; i < QD_ARRAY_LEN(cases); i++) {
-		char *h = head("POST", "/api/v1/allocations", S.tok_acme, "Transfer-Encoding: chunked\r\n");
+		char *h = head("POST", "/api/v1/allocations", S->tok_acme, "Transfer-Encoding: chunked\r\n");
 		const char *parts[] = {h, good_chunk, cases[i].chunks};
 		size_t lens[] = {strlen(h), strlen(good_chunk), strlen(cases[i].chunks)};
 		RawResp r;
@@ -307,7 +284,7 @@ static void test_bad_chunked_framing(void **state)
 
 	/* payload longer than its chunk size says */
 	{
-		char *h = head("POST", "/api/v1/allocations", S.tok_acme, "Transfer-Encoding: chunked\r\n");
+		char *h = head("POST", "/api/v1/allocations", S->tok_acme, "Transfer-Encoding: chunked\r\n");
 		char bad[600];
 		snprintf(bad, sizeof bad, "%zx\r\n%s\r\n0\r\n\r\n", blen - 3, body);
 		char *req = xmalloc(strlen(h) + strlen(bad) + 1);
@@ -332,7 +309,7 @@ static void test_bad_chunked_framing(void **state)
 		{"GET", "Transfer-Encoding: chunked\r\n", 400, "invalid_framing"},
 	};
 	for (size_t i = 0; i < QD_ARRAY_LEN(refusals); i++) {
-		char *h = head(refusals[i].method, "/api/v1/allocations", S.tok_acme, refusals[i].extra);
+		char *h = head(refusals[i].method, "/api/v1/allocations", S->tok_acme, refusals[i].extra);
 		char *req = xmalloc(strlen(h) + strlen(good_chunk) + 8);
 		strcpy(req, h);
 		strcat(req, good_chunk);
@@ -346,11 +323,10 @@ static void test_bad_chunked_framing(void **state)
 		free(h);
 	}
 	assert_unchanged(snap, before);
-	json_decref(snap);
 
 	/* and the server is still answering */
 	ApiResp ok;
-	assert_int_equal(api_get(&S, "/api/v1/healthz", NULL, &ok), 0);
+	assert_int_equal(api_get(S, "/api/v1/healthz", NULL, &ok), 0);
 	assert_int_equal(ok.status, 200);
 	api_resp_done(&ok);
 }
@@ -363,5 +339,5 @@ int main(void)
 		cmocka_unit_test(test_chunked_over_cap),
 		cmocka_unit_test(test_bad_chunked_framing),
 	};
-	return cmocka_run_group_tests_name("api_badinput", tests, setup, teardown);
+	return cmocka_run_group_tests_name("api_badinput", tests, apifx_setup, apifx_teardown);
 }

@@ -12,41 +12,9 @@
 #include <cmocka.h>
 
 #include "common/util.h"
-#include "tests/api/apitest.h"
+#include "tests/api/fixture.h"
 
-static ApiServer S;
-
-static int setup(void **state)
-{
-	(void)state;
-	return apitest_start(&S, NULL);
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	int rc = apitest_stop(&S);
-	if (rc != 0) {
-		fprintf(stderr, "qdeckd exited with %d on SIGTERM\n", rc);
-		apitest_dump_log(&S);
-	}
-	apitest_cleanup(&S);
-	return rc == 0 ? 0 : -1;
-}
-
-/* GET that must answer 200; returns the body (caller decrefs). */
-static json_t *get_ok(const char *path, const char *token)
-{
-	ApiResp r;
-	assert_int_equal(api_get(&S, path, token, &r), 0);
-	if (r.status != 200)
-		fprintf(stderr, "GET %s -> %ld %s\n", path, r.status, r.raw ? r.raw : "");
-	assert_int_equal(r.status, 200);
-	assert_non_null(r.json);
-	json_t *j = json_incref(r.json);
-	api_resp_done(&r);
-	return j;
-}
+static ApiServer *const S = &apifx_srv;
 
 /* Every allocation the admin sees, all pages. */
 static json_t *all_allocations(const char *query)
@@ -61,7 +29,7 @@ static json_t *all_allocations(const char *query)
 			qd_strlcpy(path + strlen(path), cursor, sizeof path - strlen(path));
 		free(cursor);
 		cursor = NULL;
-		json_t *page = get_ok(path, S.tok_ops);
+		json_t *page = apifx_get_ok(path, S->tok_ops);
 		json_array_extend(all, json_object_get(page, "items"));
 		const char *next = json_string_value(json_object_get(page, "next_cursor"));
 		if (next)
@@ -83,7 +51,7 @@ static bool contains_ci(const char *hay, const char *needle)
 static void test_healthz_needs_no_token(void **state)
 {
 	(void)state;
-	json_t *j = get_ok("/api/v1/healthz", NULL);
+	json_t *j = apifx_get_ok("/api/v1/healthz", NULL);
 	assert_true(json_is_true(json_object_get(j, "ok")));
 	assert_non_null(json_string_value(json_object_get(j, "version")));
 	json_decref(j);
@@ -94,12 +62,12 @@ static void test_demo_seed(void **state)
 	(void)state;
 	struct {
 		const char *tok, *org, *role;
-	} who[] = {{S.tok_acme, "acme", "user"},
-	           {S.tok_globex, "globex", "user"},
-	           {S.tok_ops, NULL, "admin"},
-	           {S.tok_billing, NULL, "billing_operator"}};
+	} who[] = {{S->tok_acme, "acme", "user"},
+	           {S->tok_globex, "globex", "user"},
+	           {S->tok_ops, NULL, "admin"},
+	           {S->tok_billing, NULL, "billing_operator"}};
 	for (size_t i = 0; i < QD_ARRAY_LEN(who); i++) {
-		json_t *me = get_ok("/api/v1/me", who[i].tok);
+		json_t *me = apifx_get_ok("/api/v1/me", who[i].tok);
 		if (who[i].org)
 			assert_string_equal(json_string_value(json_object_get(json_object_get(me, "org"), "name")),
 			                    who[i].org);
@@ -113,7 +81,7 @@ static void test_demo_seed(void **state)
 	}
 
 	/* Nodes: 20+, several GPU models, 3+ regions. */
-	json_t *nodes = get_ok("/api/v1/nodes?limit=500", S.tok_ops);
+	json_t *nodes = apifx_get_ok("/api/v1/nodes?limit=500", S->tok_ops);
 	json_t *items = json_object_get(nodes, "items"), *n;
 	size_t i;
 	assert_true(json_array_size(items) >= 20);
@@ -132,7 +100,7 @@ static void test_demo_seed(void **state)
 	json_decref(nodes);
 
 	/* SKUs: whole-node and slice, one sold out. */
-	json_t *skus = get_ok("/api/v1/skus", S.tok_acme);
+	json_t *skus = apifx_get_ok("/api/v1/skus", S->tok_acme);
 	bool node_kind = false, slice_kind = false, sold_out = false;
 	json_array_foreach(json_object_get(skus, "items"), i, n) {
 		const char *k = json_string_value(json_object_get(n, "kind"));
@@ -170,7 +138,7 @@ static void test_demo_seed(void **state)
 		    json_is_false(json_object_get(n, "is_actionable")))
 			archived = true;
 	}
-	json_t *events = get_ok("/api/v1/events?since=0&limit=500", S.tok_ops);
+	json_t *events = apifx_get_ok("/api/v1/events?since=0&limit=500", S->tok_ops);
 	json_array_foreach(json_object_get(events, "items"), i, n) {
 		const char *st = json_string_value(json_object_get(json_object_get(n, "allocation"), "state"));
 		for (unsigned s = 0; s < QD_ARRAY_LEN(states); s++)
@@ -191,12 +159,12 @@ static void test_demo_seed(void **state)
 static void test_pagination_no_dupes_no_gaps(void **state)
 {
 	(void)state;
-	const char *tokens[] = {S.tok_acme, S.tok_ops};
+	const char *tokens[] = {S->tok_acme, S->tok_ops};
 	const char *paths[] = {"/api/v1/allocations", "/api/v1/admin/allocations"};
 	for (int t = 0; t < 2; t++) {
-		json_t *big = api_collect_ids(&S, paths[t], tokens[t], 500);
-		json_t *small = api_collect_ids(&S, paths[t], tokens[t], 7);
-		json_t *one = api_collect_ids(&S, paths[t], tokens[t], 1);
+		json_t *big = api_collect_ids(S, paths[t], tokens[t], 500);
+		json_t *small = api_collect_ids(S, paths[t], tokens[t], 7);
+		json_t *one = api_collect_ids(S, paths[t], tokens[t], 1);
 		assert_non_null(big);
 		assert_non_null(small);
 		assert_non_null(one);
@@ -211,7 +179,7 @@ static void test_pagination_no_dupes_no_gaps(void **state)
 		json_decref(one);
 	}
 	/* The user sees only their org. */
-	json_t *mine = get_ok("/api/v1/allocations?limit=500", S.tok_acme);
+	json_t *mine = apifx_get_ok("/api/v1/allocations?limit=500", S->tok_acme);
 	json_t *it;
 	size_t i;
 	json_array_foreach(json_object_get(mine, "items"), i, it)
@@ -228,15 +196,15 @@ static void test_limit_and_cursor_bounds(void **state)
 		char path[128];
 		snprintf(path, sizeof path, "/api/v1/allocations?limit=%s", bad[i]);
 		ApiResp r;
-		assert_int_equal(api_get(&S, path, S.tok_acme, &r), 0);
+		assert_int_equal(api_get(S, path, S->tok_acme, &r), 0);
 		if (!api_is_error(&r, 400, "invalid_limit"))
 			fail_msg("limit=%s: got %ld %s", bad[i], r.status, r.raw);
 		api_resp_done(&r);
 	}
-	json_t *j = get_ok("/api/v1/allocations?limit=1", S.tok_acme);
+	json_t *j = apifx_get_ok("/api/v1/allocations?limit=1", S->tok_acme);
 	assert_int_equal(json_array_size(json_object_get(j, "items")), 1);
 	json_decref(j);
-	j = get_ok("/api/v1/admin/allocations?limit=500", S.tok_ops);
+	j = apifx_get_ok("/api/v1/admin/allocations?limit=500", S->tok_ops);
 	assert_true(json_array_size(json_object_get(j, "items")) <= 500);
 	json_decref(j);
 	const char *cursors[] = {"garbage", "%01%02", "YWJj", "bm90LWEtY3Vyc29y"};
@@ -244,7 +212,7 @@ static void test_limit_and_cursor_bounds(void **state)
 		char path[128];
 		snprintf(path, sizeof path, "/api/v1/allocations?cursor=%s", cursors[i]);
 		ApiResp r;
-		assert_int_equal(api_get(&S, path, S.tok_acme, &r), 0);
+		assert_int_equal(api_get(S, path, S->tok_acme, &r), 0);
 		if (!api_is_error(&r, 400, NULL))
 			fail_msg("cursor=%s: got %ld %s", cursors[i], r.status, r.raw);
 		api_resp_done(&r);
@@ -340,7 +308,7 @@ static void test_filters(void **state)
 	json_decref(all);
 
 	/* The user-scope list takes the same filters. */
-	json_t *u = get_ok("/api/v1/allocations?state=released&archived=true&limit=500", S.tok_acme);
+	json_t *u = apifx_get_ok("/api/v1/allocations?state=released&archived=true&limit=500", S->tok_acme);
 	json_array_foreach(json_object_get(u, "items"), i, it) {
 		assert_string_equal(json_string_value(json_object_get(it, "state")), "released");
 		assert_string_equal(json_string_value(json_object_get(it, "org_id")), "org_acme");
@@ -433,7 +401,7 @@ static void test_openapi_paths_are_served(void **state)
 	assert_non_null(strstr(yaml, "openapi: 3.1"));
 
 	/* Real ids to put into {id}. */
-	json_t *list = get_ok("/api/v1/allocations?state=active&limit=1", S.tok_acme);
+	json_t *list = apifx_get_ok("/api/v1/allocations?state=active&limit=1", S->tok_acme);
 	json_t *alloc = json_array_get(json_object_get(list, "items"), 0);
 	assert_non_null(alloc);
 	char alloc_id[80], task_id[80] = "", node_id[80];
@@ -473,9 +441,9 @@ static void test_openapi_paths_are_served(void **state)
 			/* POSTs get a body that is not an object: routed and refused
 			 * before anything changes (400), never 404 or 405. */
 			if (is_get)
-				assert_int_equal(api_get(&S, path, S.tok_ops, &r), 0);
+				assert_int_equal(api_get(S, path, S->tok_ops, &r), 0);
 			else
-				assert_int_equal(api_post(&S, path, S.tok_ops, "[]", &r), 0);
+				assert_int_equal(api_post(S, path, S->tok_ops, "[]", &r), 0);
 			if (r.status == 404 || r.status == 405 || r.status == 0 || r.status >= 500)
 				fail_msg("%s %s (from openapi.yaml) answered %ld: %s", is_get ? "GET" : "POST",
 				         path, r.status, r.raw ? r.raw : "");
@@ -495,11 +463,11 @@ static void test_openapi_paths_are_served(void **state)
 	json_t *req = schema_required(yaml, "Allocation");
 	char path[256];
 	snprintf(path, sizeof path, "/api/v1/allocations/%s", alloc_id);
-	json_t *one = get_ok(path, S.tok_acme);
+	json_t *one = apifx_get_ok(path, S->tok_acme);
 	assert_has_fields(one, req, "allocation");
 	json_t *it;
 	size_t i;
-	json_t *many = get_ok("/api/v1/admin/allocations?limit=500", S.tok_ops);
+	json_t *many = apifx_get_ok("/api/v1/admin/allocations?limit=500", S->tok_ops);
 	json_array_foreach(json_object_get(many, "items"), i, it)
 		assert_has_fields(it, req, "listed allocation");
 	json_t *list_req = schema_required(yaml, "AllocationList");
@@ -524,7 +492,7 @@ static void test_openapi_paths_are_served(void **state)
 			snprintf(tp, sizeof tp, "/api/v1/tasks/%s", task_id);
 			p = tp;
 		}
-		json_t *body = get_ok(p, S.tok_ops);
+		json_t *body = apifx_get_ok(p, S->tok_ops);
 		json_t *r = schema_required(yaml, more[k].schema);
 		if (more[k].item) {
 			assert_true(json_array_size(json_object_get(body, more[k].item)) > 0);
@@ -546,42 +514,31 @@ static void expect(const char *method, const char *path, const char *token, cons
                    long status, const char *code)
 {
 	ApiResp r;
-	assert_int_equal(apitest_request(&S, method, path, token, body, body ? strlen(body) : 0, &r), 0);
+	assert_int_equal(apitest_request(S, method, path, token, body, body ? strlen(body) : 0, &r), 0);
 	if (!api_is_error(&r, status, code))
 		fail_msg("%s %s: want %ld %s, got %ld %s", method, path, status, code ? code : "",
 		         r.status, r.raw ? r.raw : "");
 	api_resp_done(&r);
 }
 
-static char *first_alloc(const char *token, const char *query)
-{
-	char path[256];
-	snprintf(path, sizeof path, "/api/v1/allocations?limit=1&%s", query);
-	json_t *j = get_ok(path, token);
-	json_t *a = json_array_get(json_object_get(j, "items"), 0);
-	char *id = a ? xstrdup(json_string_value(json_object_get(a, "id"))) : NULL;
-	json_decref(j);
-	return id;
-}
-
 static void test_role_isolation(void **state)
 {
 	(void)state;
-	char *id = first_alloc(S.tok_acme, "state=release_failed");
+	char *id = apifx_alloc(S->tok_acme, "release_failed", NULL);
 	assert_non_null(id);
 	char path[256];
 	snprintf(path, sizeof path, "/api/v1/admin/allocations/%s/force-release", id);
-	const char *users[] = {S.tok_acme, S.tok_globex, S.tok_billing};
+	const char *users[] = {S->tok_acme, S->tok_globex, S->tok_billing};
 	for (size_t i = 0; i < QD_ARRAY_LEN(users); i++) {
 		expect("GET", "/api/v1/admin/allocations", users[i], NULL, 403, "forbidden");
 		expect("POST", path, users[i], "{\"reason\":\"x\"}", 403, "forbidden");
 		expect("POST", "/api/v1/admin/faults", users[i], "{\"kind\":\"stall\"}", 403, "forbidden");
 	}
-	expect("GET", "/api/v1/admin/audit-logs", S.tok_acme, NULL, 403, "forbidden");
-	expect("GET", "/api/v1/admin/audit-logs", S.tok_globex, NULL, 403, "forbidden");
-	json_t *j = get_ok("/api/v1/admin/audit-logs", S.tok_billing);
+	expect("GET", "/api/v1/admin/audit-logs", S->tok_acme, NULL, 403, "forbidden");
+	expect("GET", "/api/v1/admin/audit-logs", S->tok_globex, NULL, 403, "forbidden");
+	json_t *j = apifx_get_ok("/api/v1/admin/audit-logs", S->tok_billing);
 	json_decref(j);
-	j = get_ok("/api/v1/admin/audit-logs", S.tok_ops);
+	j = apifx_get_ok("/api/v1/admin/audit-logs", S->tok_ops);
 	json_decref(j);
 	free(id);
 }
@@ -589,33 +546,33 @@ static void test_role_isolation(void **state)
 static void test_org_isolation(void **state)
 {
 	(void)state;
-	char *id = first_alloc(S.tok_acme, "state=active");
+	char *id = apifx_alloc(S->tok_acme, "active", NULL);
 	assert_non_null(id);
 	char path[256];
 	snprintf(path, sizeof path, "/api/v1/allocations/%s", id);
-	expect("GET", path, S.tok_globex, NULL, 404, "not_found");
+	expect("GET", path, S->tok_globex, NULL, 404, "not_found");
 	snprintf(path, sizeof path, "/api/v1/allocations/%s/release", id);
-	expect("POST", path, S.tok_globex, NULL, 404, "not_found");
+	expect("POST", path, S->tok_globex, NULL, 404, "not_found");
 	snprintf(path, sizeof path, "/api/v1/allocations/%s/restart", id);
-	expect("POST", path, S.tok_globex, NULL, 404, "not_found");
+	expect("POST", path, S->tok_globex, NULL, 404, "not_found");
 
 	snprintf(path, sizeof path, "/api/v1/allocations/%s", id);
-	json_t *a = get_ok(path, S.tok_acme);
+	json_t *a = apifx_get_ok(path, S->tok_acme);
 	const char *task = json_string_value(json_object_get(a, "task_id"));
 	if (task) {
 		snprintf(path, sizeof path, "/api/v1/tasks/%s", task);
-		expect("GET", path, S.tok_globex, NULL, 404, "not_found");
+		expect("GET", path, S->tok_globex, NULL, 404, "not_found");
 	}
 	json_decref(a);
 
-	json_t *g = get_ok("/api/v1/allocations?limit=500", S.tok_globex);
+	json_t *g = apifx_get_ok("/api/v1/allocations?limit=500", S->tok_globex);
 	json_t *it;
 	size_t i;
 	assert_true(json_array_size(json_object_get(g, "items")) > 0);
 	json_array_foreach(json_object_get(g, "items"), i, it)
 		assert_string_equal(json_string_value(json_object_get(it, "org_id")), "org_globex");
 	json_decref(g);
-	json_t *ev = get_ok("/api/v1/events?since=0&limit=500", S.tok_globex);
+	json_t *ev = apifx_get_ok("/api/v1/events?since=0&limit=500", S->tok_globex);
 	json_array_foreach(json_object_get(ev, "items"), i, it) {
 		const char *org = json_string_value(json_object_get(it, "org_id"));
 		assert_true(org == NULL || strcmp(org, "org_acme") != 0);
@@ -629,31 +586,30 @@ static void test_org_isolation(void **state)
 static void test_bad_input_changes_nothing(void **state)
 {
 	(void)state;
-	char *active = first_alloc(S.tok_acme, "state=active");
-	char *released = first_alloc(S.tok_acme, "state=released");
+	char *active = apifx_alloc(S->tok_acme, "active", NULL);
+	char *released = apifx_alloc(S->tok_acme, "released", NULL);
 	assert_non_null(active);
 	assert_non_null(released);
-	json_t *before = api_snapshot(&S);
-	assert_non_null(before);
+	json_t *before = apifx_snapshot();
 	char path[256];
 
 	/* malformed JSON, wrong shapes and types, unknown enums and references */
-	expect("POST", "/api/v1/allocations", S.tok_acme, "{\"name\": ", 400, "invalid_json");
-	expect("POST", "/api/v1/allocations", S.tok_acme, "{\"name\": \"x\",}", 400, "invalid_json");
-	expect("POST", "/api/v1/allocations", S.tok_acme, "[1,2]", 400, "invalid_json");
-	expect("POST", "/api/v1/allocations", S.tok_acme, "\"str\"", 400, "invalid_json");
-	expect("POST", "/api/v1/allocations", S.tok_acme, "", 400, "invalid_json");
-	expect("POST", "/api/v1/allocations", S.tok_acme, "{\"a\":1,\"a\":2}", 400, "invalid_json");
-	expect("POST", "/api/v1/allocations", S.tok_acme,
+	expect("POST", "/api/v1/allocations", S->tok_acme, "{\"name\": ", 400, "invalid_json");
+	expect("POST", "/api/v1/allocations", S->tok_acme, "{\"name\": \"x\",}", 400, "invalid_json");
+	expect("POST", "/api/v1/allocations", S->tok_acme, "[1,2]", 400, "invalid_json");
+	expect("POST", "/api/v1/allocations", S->tok_acme, "\"str\"", 400, "invalid_json");
+	expect("POST", "/api/v1/allocations", S->tok_acme, "", 400, "invalid_json");
+	expect("POST", "/api/v1/allocations", S->tok_acme, "{\"a\":1,\"a\":2}", 400, "invalid_json");
+	expect("POST", "/api/v1/allocations", S->tok_acme,
 	       "{\"name\":\"t\",\"sku_id\":\"sku_h100_slice\",\"gpu_count\":\"two\","
 	       "\"image_id\":\"img_ubuntu2204_cuda124\",\"network_id\":\"net_default\",\"ssh_key_ids\":[]}",
 	       400, NULL);
-	expect("POST", "/api/v1/allocations", S.tok_acme,
+	expect("POST", "/api/v1/allocations", S->tok_acme,
 	       "{\"name\":42,\"sku_id\":\"sku_h100_slice\",\"gpu_count\":1,"
 	       "\"image_id\":\"img_ubuntu2204_cuda124\",\"network_id\":\"net_default\",\"ssh_key_ids\":[]}",
 	       400, NULL);
 	ApiResp r;
-	assert_int_equal(api_post(&S, "/api/v1/allocations", S.tok_acme,
+	assert_int_equal(api_post(S, "/api/v1/allocations", S->tok_acme,
 	                          "{\"name\":\"t\",\"sku_id\":\"sku_nope\",\"gpu_count\":1,"
 	                          "\"image_id\":\"img_ubuntu2204_cuda124\",\"network_id\":\"net_default\","
 	                          "\"ssh_key_ids\":[]}",
@@ -662,17 +618,17 @@ static void test_bad_input_changes_nothing(void **state)
 	assert_true(r.status == 400 || r.status == 422);
 	assert_true(api_is_error(&r, r.status, NULL));
 	api_resp_done(&r);
-	expect("GET", "/api/v1/allocations?state=bogus", S.tok_acme, NULL, 400, NULL);
-	expect("GET", "/api/v1/allocations?state=active,", S.tok_acme, NULL, 400, NULL);
-	expect("GET", "/api/v1/allocations?actionable=maybe", S.tok_acme, NULL, 400, NULL);
-	expect("GET", "/api/v1/allocations?node=bad%20id", S.tok_acme, NULL, 400, NULL);
-	expect("GET", "/api/v1/allocations?limit=5&limit=6", S.tok_acme, NULL, 400, NULL);
-	expect("GET", "/api/v1/allocations?colour=red", S.tok_acme, NULL, 400, NULL);
-	expect("GET", "/api/v1/events?since=-1", S.tok_acme, NULL, 400, NULL);
-	expect("GET", "/api/v1/events?since=abc", S.tok_acme, NULL, 400, NULL);
-	expect("GET", "/api/v1/events?limit=100000", S.tok_acme, NULL, 400, "invalid_limit");
-	expect("POST", "/api/v1/admin/faults", S.tok_ops, "{\"kind\":\"meteor\"}", 400, NULL);
-	expect("POST", "/api/v1/ssh-keys", S.tok_acme, "{\"name\":\"k\",\"public_key\":\"nope\"}", 400, NULL);
+	expect("GET", "/api/v1/allocations?state=bogus", S->tok_acme, NULL, 400, NULL);
+	expect("GET", "/api/v1/allocations?state=active,", S->tok_acme, NULL, 400, NULL);
+	expect("GET", "/api/v1/allocations?actionable=maybe", S->tok_acme, NULL, 400, NULL);
+	expect("GET", "/api/v1/allocations?node=bad%20id", S->tok_acme, NULL, 400, NULL);
+	expect("GET", "/api/v1/allocations?limit=5&limit=6", S->tok_acme, NULL, 400, NULL);
+	expect("GET", "/api/v1/allocations?colour=red", S->tok_acme, NULL, 400, NULL);
+	expect("GET", "/api/v1/events?since=-1", S->tok_acme, NULL, 400, NULL);
+	expect("GET", "/api/v1/events?since=abc", S->tok_acme, NULL, 400, NULL);
+	expect("GET", "/api/v1/events?limit=100000", S->tok_acme, NULL, 400, "invalid_limit");
+	expect("POST", "/api/v1/admin/faults", S->tok_ops, "{\"kind\":\"meteor\"}", 400, NULL);
+	expect("POST", "/api/v1/ssh-keys", S->tok_acme, "{\"name\":\"k\",\"public_key\":\"nope\"}", 400, NULL);
 
 	/* oversized body */
 	size_t big = 100 * 1024;
@@ -681,13 +637,13 @@ static void test_bad_input_changes_nothing(void **state)
 	huge[0] = '{';
 	huge[big - 1] = '}';
 	huge[big] = '\0';
-	assert_int_equal(apitest_request(&S, "POST", "/api/v1/allocations", S.tok_acme, huge, big, &r), 0);
+	assert_int_equal(apitest_request(S, "POST", "/api/v1/allocations", S->tok_acme, huge, big, &r), 0);
 	assert_true(api_is_error(&r, 413, "body_too_large"));
 	api_resp_done(&r);
 	free(huge);
 
 	/* tokens */
-	assert_int_equal(api_get(&S, "/api/v1/allocations", NULL, &r), 0);
+	assert_int_equal(api_get(S, "/api/v1/allocations", NULL, &r), 0);
 	assert_true(api_is_error(&r, 401, "unauthorized"));
 	assert_non_null(strstr(json_string_value(json_object_get(json_object_get(r.json, "error"),
 	                                                         "suggestion")),
@@ -697,44 +653,39 @@ static void test_bad_input_changes_nothing(void **state)
 	expect("POST", "/api/v1/allocations", "not-a-real-token", "{}", 401, "unauthorized");
 
 	/* unknown ids, bad ids, unknown paths, wrong methods */
-	expect("GET", "/api/v1/allocations/al_doesnotexist", S.tok_acme, NULL, 404, "not_found");
-	expect("POST", "/api/v1/allocations/al_doesnotexist/release", S.tok_acme, NULL, 404, "not_found");
-	expect("GET", "/api/v1/tasks/tk_nope", S.tok_acme, NULL, 404, "not_found");
-	expect("GET", "/api/v1/nodes/nd_nope", S.tok_acme, NULL, 404, "not_found");
-	expect("GET", "/api/v1/allocations/bad$id", S.tok_acme, NULL, 404, "not_found");
+	expect("GET", "/api/v1/allocations/al_doesnotexist", S->tok_acme, NULL, 404, "not_found");
+	expect("POST", "/api/v1/allocations/al_doesnotexist/release", S->tok_acme, NULL, 404, "not_found");
+	expect("GET", "/api/v1/tasks/tk_nope", S->tok_acme, NULL, 404, "not_found");
+	expect("GET", "/api/v1/nodes/nd_nope", S->tok_acme, NULL, 404, "not_found");
+	expect("GET", "/api/v1/allocations/bad$id", S->tok_acme, NULL, 404, "not_found");
 	expect("GET", "/api/v1/allocations/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-	       S.tok_acme, NULL, 404, "not_found");
-	expect("GET", "/api/v1/nope", S.tok_acme, NULL, 404, "not_found");
-	expect("GET", "/api/v2/allocations", S.tok_acme, NULL, 404, "not_found");
-	expect("DELETE", "/api/v1/allocations", S.tok_acme, NULL, 405, "method_not_allowed");
-	expect("PUT", "/api/v1/me", S.tok_acme, "{}", 405, "method_not_allowed");
+	       S->tok_acme, NULL, 404, "not_found");
+	expect("GET", "/api/v1/nope", S->tok_acme, NULL, 404, "not_found");
+	expect("GET", "/api/v2/allocations", S->tok_acme, NULL, 404, "not_found");
+	expect("DELETE", "/api/v1/allocations", S->tok_acme, NULL, 405, "method_not_allowed");
+	expect("PUT", "/api/v1/me", S->tok_acme, "{}", 405, "method_not_allowed");
 	snprintf(path, sizeof path, "/api/v1/allocations/%s", active);
-	expect("DELETE", path, S.tok_acme, NULL, 405, "method_not_allowed");
-	expect("GET", "/api/v1/events/stream", S.tok_acme, NULL, 400, "websocket_required");
+	expect("DELETE", path, S->tok_acme, NULL, 405, "method_not_allowed");
+	expect("GET", "/api/v1/events/stream", S->tok_acme, NULL, 400, "websocket_required");
 
 	/* forbidden transitions and refusals */
 	snprintf(path, sizeof path, "/api/v1/allocations/%s/release", released);
-	assert_int_equal(api_post(&S, path, S.tok_acme, NULL, &r), 0);
+	assert_int_equal(api_post(S, path, S->tok_acme, NULL, &r), 0);
 	assert_true(api_is_error(&r, 409, NULL));
 	assert_non_null(strstr(json_string_value(json_object_get(json_object_get(r.json, "error"), "message")),
 	                       "released"));
 	api_resp_done(&r);
 	snprintf(path, sizeof path, "/api/v1/allocations/%s/restart", released);
-	expect("POST", path, S.tok_acme, NULL, 409, NULL);
+	expect("POST", path, S->tok_acme, NULL, 409, NULL);
 	snprintf(path, sizeof path, "/api/v1/admin/allocations/%s/force-release", active);
-	expect("POST", path, S.tok_ops, "{}", 422, "reason_required");
-	expect("POST", path, S.tok_ops, "{\"reason\":\"\"}", 422, "reason_required");
-	expect("POST", path, S.tok_ops, "{\"reason\":17}", 400, NULL);
+	expect("POST", path, S->tok_ops, "{}", 422, "reason_required");
+	expect("POST", path, S->tok_ops, "{\"reason\":\"\"}", 422, "reason_required");
+	expect("POST", path, S->tok_ops, "{\"reason\":17}", 400, NULL);
 	snprintf(path, sizeof path, "/api/v1/allocations/%s/release", active);
-	expect("POST", path, S.tok_acme, "not json", 400, "invalid_json");
+	expect("POST", path, S->tok_acme, "not json", 400, "invalid_json");
 
-	json_t *after = api_snapshot(&S);
-	char why[256];
-	if (!api_snapshot_unchanged(before, after, why, sizeof why))
-		fail_msg("bad requests changed the database: %s", why);
-	json_decref(before);
-	json_decref(after);
-	json_t *h = get_ok("/api/v1/healthz", NULL);
+	apifx_check_unchanged(before, "bad requests");
+	json_t *h = apifx_get_ok("/api/v1/healthz", NULL);
 	json_decref(h);
 	free(active);
 	free(released);
@@ -745,15 +696,15 @@ static void test_log_has_no_secrets(void **state)
 {
 	(void)state;
 	ApiResp r;
-	assert_int_equal(api_get(&S, "/api/v1/me?token=leak", S.tok_acme, &r), 0);
+	assert_int_equal(api_get(S, "/api/v1/me?token=leak", S->tok_acme, &r), 0);
 	char rid[32];
 	qd_strlcpy(rid, r.request_id, sizeof rid);
 	api_resp_done(&r);
-	char *log = read_file(S.log);
+	char *log = read_file(S->log);
 	assert_non_null(log);
 	assert_non_null(strstr(log, rid));
 	assert_null(strstr(log, "token=leak"));
-	const char *toks[] = {S.tok_acme, S.tok_globex, S.tok_ops, S.tok_billing};
+	const char *toks[] = {S->tok_acme, S->tok_globex, S->tok_ops, S->tok_billing};
 	for (size_t i = 0; i < QD_ARRAY_LEN(toks); i++)
 		assert_null(strstr(log, toks[i]));
 	assert_null(strstr(log, "Bearer"));
@@ -774,5 +725,5 @@ int main(void)
 		cmocka_unit_test(test_bad_input_changes_nothing),
 		cmocka_unit_test(test_log_has_no_secrets),
 	};
-	return cmocka_run_group_tests_name("api_basic", tests, setup, teardown);
+	return cmocka_run_group_tests_name("api_basic", tests, apifx_setup, apifx_teardown);
 }

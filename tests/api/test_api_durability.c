@@ -18,37 +18,12 @@
 #include <time.h>
 
 #include "common/util.h"
-#include "tests/api/apitest.h"
+#include "tests/api/fixture.h"
 
 #define BURST 200
 #define KILL_AFTER_ACKS 40
 
-static ApiServer S;
-
-static int setup(void **state)
-{
-	(void)state;
-	return apitest_start(&S, NULL);
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	apitest_cleanup(&S);
-	return 0;
-}
-
-static json_t *get_ok(const char *path, const char *token)
-{
-	ApiResp r;
-	assert_int_equal(api_get(&S, path, token, &r), 0);
-	if (r.status != 200)
-		fprintf(stderr, "GET %s -> %ld %s\n", path, r.status, r.raw ? r.raw : "");
-	assert_int_equal(r.status, 200);
-	json_t *j = json_incref(r.json);
-	api_resp_done(&r);
-	return j;
-}
+static ApiServer *const S = &apifx_srv;
 
 /* A syntactically real ed25519 public key line, unique per n. */
 static char *ssh_key_line(int n)
@@ -75,7 +50,7 @@ static void *killer(void *arg)
 		nanosleep(&ts, NULL);
 	}
 	/* Mid-burst: the next writes are in flight or about to be. */
-	kill(S.pid, SIGKILL);
+	kill(S->pid, SIGKILL);
 	atomic_store(&killed, true);
 	return NULL;
 }
@@ -84,18 +59,11 @@ static void test_kill9_keeps_acknowledged_writes(void **state)
 {
 	(void)state;
 	/* What we will release: active allocations of acme-dev. */
-	json_t *act = get_ok("/api/v1/allocations?state=active&limit=500", S.tok_acme);
-	json_t *to_release = json_array(), *it;
+	json_t *to_release = apifx_alloc_ids(S->tok_acme, "active", "acme-dev"), *it;
 	size_t i;
-	json_array_foreach(json_object_get(act, "items"), i, it) {
-		const char *owner = json_string_value(json_object_get(json_object_get(it, "owner"), "name"));
-		if (owner && strcmp(owner, "acme-dev") == 0)
-			json_array_append(to_release, json_object_get(it, "id"));
-	}
-	json_decref(act);
-	json_t *skus = get_ok("/api/v1/skus", S.tok_acme);
-	json_t *net = get_ok("/api/v1/networks", S.tok_acme);
-	json_t *img = get_ok("/api/v1/images", S.tok_acme);
+	json_t *skus = apifx_get_ok("/api/v1/skus", S->tok_acme);
+	json_t *net = apifx_get_ok("/api/v1/networks", S->tok_acme);
+	json_t *img = apifx_get_ok("/api/v1/images", S->tok_acme);
 	const char *sku = NULL;
 	int gpus = 1;
 	json_array_foreach(json_object_get(skus, "items"), i, it)
@@ -110,7 +78,7 @@ static void test_kill9_keeps_acknowledged_writes(void **state)
 
 	json_t *acked_allocs = json_array(), *acked_keys = json_array(), *acked_releases = json_array();
 	size_t next_release = 0;
-	pid_t victim = S.pid;
+	pid_t victim = S->pid;
 	pthread_t th;
 	atomic_store(&acks, 0);
 	atomic_store(&killed, false);
@@ -126,7 +94,7 @@ static void test_kill9_keeps_acknowledged_writes(void **state)
 			char *body = xasprintf("{\"name\":\"burst-%d\",\"sku_id\":\"%s\",\"gpu_count\":%d,"
 			                       "\"image_id\":\"%s\",\"network_id\":\"%s\",\"ssh_key_ids\":[]}",
 			                       n, sku, gpus, img_id, net_id);
-			int rc = api_post(&S, "/api/v1/allocations", S.tok_acme, body, &r);
+			int rc = api_post(S, "/api/v1/allocations", S->tok_acme, body, &r);
 			free(body);
 			if (rc == 0 && r.status == 202) {
 				json_array_append(acked_allocs, json_object_get(r.json, "allocation_id"));
@@ -137,7 +105,7 @@ static void test_kill9_keeps_acknowledged_writes(void **state)
 			char *key = ssh_key_line(n);
 			json_t *b = json_pack("{s:s, s:s}", "name", "burst", "public_key", key);
 			char *body = json_dumps(b, JSON_COMPACT);
-			int rc = api_post(&S, "/api/v1/ssh-keys", S.tok_acme, body, &r);
+			int rc = api_post(S, "/api/v1/ssh-keys", S->tok_acme, body, &r);
 			if (rc == 0 && r.status >= 200 && r.status < 300) {
 				json_array_append(acked_keys, json_object_get(r.json, "id"));
 				atomic_fetch_add(&acks, 1);
@@ -150,7 +118,7 @@ static void test_kill9_keeps_acknowledged_writes(void **state)
 			const char *id = json_string_value(json_array_get(to_release, next_release++));
 			char path[256];
 			snprintf(path, sizeof path, "/api/v1/allocations/%s/release", id);
-			int rc = api_post(&S, path, S.tok_acme, NULL, &r);
+			int rc = api_post(S, path, S->tok_acme, NULL, &r);
 			if (rc == 0 && r.status == 202) {
 				json_array_append_new(acked_releases, json_string(id));
 				atomic_fetch_add(&acks, 1);
@@ -162,23 +130,23 @@ static void test_kill9_keeps_acknowledged_writes(void **state)
 	if (!atomic_load(&killed))
 		atomic_store(&acks, KILL_AFTER_ACKS); /* never reached: let the thread finish */
 	pthread_join(th, NULL);
-	S.pid = victim;
-	apitest_kill9(&S); /* reaps it */
+	S->pid = victim;
+	apitest_kill9(S); /* reaps it */
 	fprintf(stderr, "# burst: %d sent, %zu creates + %zu keys + %zu releases acknowledged before kill -9\n",
 	        sent, json_array_size(acked_allocs), json_array_size(acked_keys),
 	        json_array_size(acked_releases));
 	assert_true(json_array_size(acked_allocs) + json_array_size(acked_keys) +
 	            json_array_size(acked_releases) >= KILL_AFTER_ACKS);
 
-	assert_int_equal(apitest_restart(&S, NULL), 0);
+	assert_int_equal(apitest_restart(S, NULL), 0);
 	json_t *v;
 	json_array_foreach(acked_allocs, i, v) {
 		char path[256];
 		snprintf(path, sizeof path, "/api/v1/allocations/%s", json_string_value(v));
-		json_t *a = get_ok(path, S.tok_acme);
+		json_t *a = apifx_get_ok(path, S->tok_acme);
 		json_decref(a);
 	}
-	json_t *keys = get_ok("/api/v1/ssh-keys", S.tok_acme);
+	json_t *keys = apifx_get_ok("/api/v1/ssh-keys", S->tok_acme);
 	json_array_foreach(acked_keys, i, v) {
 		bool found = false;
 		size_t k;
@@ -192,7 +160,7 @@ static void test_kill9_keeps_acknowledged_writes(void **state)
 	json_array_foreach(acked_releases, i, v) {
 		char path[256];
 		snprintf(path, sizeof path, "/api/v1/allocations/%s", json_string_value(v));
-		json_t *a = get_ok(path, S.tok_acme);
+		json_t *a = apifx_get_ok(path, S->tok_acme);
 		const char *st = json_string_value(json_object_get(a, "state"));
 		if (strcmp(st, "releasing") != 0 && strcmp(st, "released") != 0 &&
 		    strcmp(st, "release_failed") != 0)
@@ -211,14 +179,14 @@ static void test_kill9_keeps_acknowledged_writes(void **state)
 static void test_rate_limit(void **state)
 {
 	(void)state;
-	assert_int_equal(apitest_stop(&S), 0);
+	assert_int_equal(apitest_stop(S), 0);
 	const char *slow[] = {"--rate", "0.5", NULL};
-	assert_int_equal(apitest_restart(&S, slow), 0);
+	assert_int_equal(apitest_restart(S, slow), 0);
 	/* Burst 1, refill every 2 s: twenty quick requests cannot all pass. */
 	int limited = 0;
 	for (int i = 0; i < 20 && !limited; i++) {
 		ApiResp r;
-		assert_int_equal(api_get(&S, "/api/v1/me", S.tok_acme, &r), 0);
+		assert_int_equal(api_get(S, "/api/v1/me", S->tok_acme, &r), 0);
 		if (r.status == 429) {
 			assert_true(api_is_error(&r, 429, "rate_limited"));
 			assert_true(r.retry_after >= 1);
@@ -231,7 +199,7 @@ static void test_rate_limit(void **state)
 	assert_int_equal(limited, 1);
 	/* Another token has its own bucket. */
 	ApiResp r;
-	assert_int_equal(api_get(&S, "/api/v1/me", S.tok_globex, &r), 0);
+	assert_int_equal(api_get(S, "/api/v1/me", S->tok_globex, &r), 0);
 	assert_int_equal(r.status, 200);
 	api_resp_done(&r);
 }
@@ -240,12 +208,12 @@ static void test_sigterm_closes_streams_and_exits_0(void **state)
 {
 	(void)state;
 	WsClient ws;
-	assert_int_equal(ws_connect(&ws, S.port, "/api/v1/events/stream?since=0", S.tok_ops, "qd-events"), 0);
+	assert_int_equal(ws_connect(&ws, S->port, "/api/v1/events/stream?since=0", S->tok_ops, "qd-events"), 0);
 	char *m = NULL;
 	int cc = 0;
 	assert_int_equal(ws_read_text(&ws, 10000, &m, &cc), 1); /* the stream is live */
 	free(m);
-	pid_t pid = S.pid;
+	pid_t pid = S->pid;
 	kill(pid, SIGTERM);
 	int rc;
 	int64_t until = qd_mono_ms() + 15000;
@@ -257,7 +225,7 @@ static void test_sigterm_closes_streams_and_exits_0(void **state)
 	assert_int_equal(rc, -1);
 	assert_int_equal(cc, 1001); /* going away */
 	ws_close(&ws);
-	assert_int_equal(apitest_stop(&S), 0);
+	assert_int_equal(apitest_stop(S), 0);
 }
 
 int main(void)
@@ -267,5 +235,5 @@ int main(void)
 		cmocka_unit_test(test_rate_limit),
 		cmocka_unit_test(test_sigterm_closes_streams_and_exits_0),
 	};
-	return cmocka_run_group_tests_name("api_durability", tests, setup, teardown);
+	return cmocka_run_group_tests_name("api_durability", tests, apifx_setup, apifx_cleanup);
 }

@@ -13,35 +13,9 @@
 #include <cmocka.h>
 
 #include "common/util.h"
-#include "tests/api/apitest.h"
+#include "tests/api/fixture.h"
 
-static ApiServer S;
-
-static int setup(void **state)
-{
-	(void)state;
-	return apitest_start(&S, NULL);
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	int rc = apitest_stop(&S);
-	apitest_cleanup(&S);
-	return rc == 0 ? 0 : -1;
-}
-
-static json_t *get_ok(const char *path, const char *token)
-{
-	ApiResp r;
-	assert_int_equal(api_get(&S, path, token, &r), 0);
-	if (r.status != 200)
-		fprintf(stderr, "GET %s -> %ld %s\n", path, r.status, r.raw ? r.raw : "");
-	assert_int_equal(r.status, 200);
-	json_t *j = json_incref(r.json);
-	api_resp_done(&r);
-	return j;
-}
+static ApiServer *const S = &apifx_srv;
 
 /* Every event after since visible to token, paged by `limit`, as an array. */
 static json_t *events_after(int64_t since, const char *token, int limit)
@@ -50,7 +24,7 @@ static json_t *events_after(int64_t since, const char *token, int limit)
 	for (int pages = 0; pages < 10000; pages++) {
 		char path[128];
 		snprintf(path, sizeof path, "/api/v1/events?since=%lld&limit=%d", (long long)since, limit);
-		json_t *j = get_ok(path, token);
+		json_t *j = apifx_get_ok(path, token);
 		json_t *items = json_object_get(j, "items");
 		size_t n = json_array_size(items);
 		assert_true(n <= (size_t)limit);
@@ -81,17 +55,11 @@ static char *active_ids[8];
 
 static void pick_active(int n)
 {
-	json_t *j = get_ok("/api/v1/allocations?state=active&limit=500", S.tok_acme);
-	json_t *it;
-	size_t i;
-	int k = 0;
-	json_array_foreach(json_object_get(j, "items"), i, it) {
-		const char *owner = json_string_value(json_object_get(json_object_get(it, "owner"), "name"));
-		if (k < n && owner && strcmp(owner, "acme-dev") == 0)
-			active_ids[k++] = xstrdup(json_string_value(json_object_get(it, "id")));
-	}
-	json_decref(j);
-	assert_int_equal(k, n);
+	json_t *ids = apifx_alloc_ids(S->tok_acme, "active", "acme-dev");
+	assert_true(json_array_size(ids) >= (size_t)n);
+	for (int k = 0; k < n; k++)
+		active_ids[k] = xstrdup(json_string_value(json_array_get(ids, (size_t)k)));
+	json_decref(ids);
 }
 
 static void act(const char *id, const char *verb)
@@ -99,7 +67,7 @@ static void act(const char *id, const char *verb)
 	char path[256];
 	snprintf(path, sizeof path, "/api/v1/allocations/%s/%s", id, verb);
 	ApiResp r;
-	assert_int_equal(api_post(&S, path, S.tok_acme, NULL, &r), 0);
+	assert_int_equal(api_post(S, path, S->tok_acme, NULL, &r), 0);
 	if (r.status != 202)
 		fail_msg("POST %s: %ld %s", path, r.status, r.raw);
 	api_resp_done(&r);
@@ -108,11 +76,11 @@ static void act(const char *id, const char *verb)
 static void test_events_paging(void **state)
 {
 	(void)state;
-	json_t *big = events_after(0, S.tok_ops, 500);
+	json_t *big = events_after(0, S->tok_ops, 500);
 	assert_true(json_array_size(big) > 0);
 	assert_increasing(big);
 	json_int_t last = json_integer_value(json_object_get(json_array_get(big, json_array_size(big) - 1), "id"));
-	json_t *small = events_after(0, S.tok_ops, 7);
+	json_t *small = events_after(0, S->tok_ops, 7);
 	assert_increasing(small);
 	/* The reconciler may have added events in between: compare up to `last`. */
 	size_t n = 0;
@@ -127,11 +95,11 @@ static void test_events_paging(void **state)
 	json_int_t mid = json_integer_value(json_object_get(json_array_get(big, json_array_size(big) / 2), "id"));
 	char path[128];
 	snprintf(path, sizeof path, "/api/v1/events?since=%lld&limit=1", (long long)mid);
-	json_t *one = get_ok(path, S.tok_ops);
+	json_t *one = apifx_get_ok(path, S->tok_ops);
 	assert_true(json_integer_value(json_object_get(json_array_get(json_object_get(one, "items"), 0), "id")) > mid);
 	json_decref(one);
 	/* A user sees only their org's events. */
-	json_t *mine = events_after(0, S.tok_acme, 500);
+	json_t *mine = events_after(0, S->tok_acme, 500);
 	json_t *e;
 	size_t i;
 	assert_true(json_array_size(mine) > 0);
@@ -148,18 +116,18 @@ static void test_stream_refusals(void **state)
 {
 	(void)state;
 	WsClient ws;
-	assert_int_equal(ws_connect(&ws, S.port, "/api/v1/events/stream?since=0", NULL, "qd-events"), -1);
+	assert_int_equal(ws_connect(&ws, S->port, "/api/v1/events/stream?since=0", NULL, "qd-events"), -1);
 	assert_int_equal(ws.status, 401);
-	assert_int_equal(ws_connect(&ws, S.port, "/api/v1/events/stream?since=0", "bogus-token", "qd-events"), -1);
+	assert_int_equal(ws_connect(&ws, S->port, "/api/v1/events/stream?since=0", "bogus-token", "qd-events"), -1);
 	assert_int_equal(ws.status, 401);
-	assert_int_equal(ws_connect(&ws, S.port, "/api/v1/events/stream?since=-4", S.tok_acme, "qd-events"), -1);
+	assert_int_equal(ws_connect(&ws, S->port, "/api/v1/events/stream?since=-4", S->tok_acme, "qd-events"), -1);
 	assert_int_equal(ws.status, 400);
-	assert_int_equal(ws_connect(&ws, S.port, "/api/v1/events/stream?since=0&x=1", S.tok_acme, NULL), -1);
+	assert_int_equal(ws_connect(&ws, S->port, "/api/v1/events/stream?since=0&x=1", S->tok_acme, NULL), -1);
 	assert_int_equal(ws.status, 400);
-	assert_int_equal(ws_connect(&ws, S.port, "/api/v1/events/streams", S.tok_acme, NULL), -1);
+	assert_int_equal(ws_connect(&ws, S->port, "/api/v1/events/streams", S->tok_acme, NULL), -1);
 	assert_int_equal(ws.status, 404);
 	/* The server is still fine. */
-	json_t *h = get_ok("/api/v1/healthz", NULL);
+	json_t *h = apifx_get_ok("/api/v1/healthz", NULL);
 	json_decref(h);
 }
 
@@ -192,14 +160,14 @@ static void test_stream_resume_after_reconnect(void **state)
 {
 	(void)state;
 	pick_active(3);
-	json_t *first = get_ok("/api/v1/allocations?limit=1", S.tok_acme);
+	json_t *first = apifx_get_ok("/api/v1/allocations?limit=1", S->tok_acme);
 	json_int_t since = json_integer_value(json_object_get(first, "as_of_event_id"));
 	json_decref(first);
 
 	WsClient ws;
 	char path[128];
 	snprintf(path, sizeof path, "/api/v1/events/stream?since=%lld", (long long)since);
-	assert_int_equal(ws_connect(&ws, S.port, path, S.tok_acme, "qd-events"), 0);
+	assert_int_equal(ws_connect(&ws, S->port, path, S->tok_acme, "qd-events"), 0);
 
 	act(active_ids[0], "release");
 	act(active_ids[1], "restart");
@@ -210,12 +178,12 @@ static void test_stream_resume_after_reconnect(void **state)
 
 	/* Events keep happening while we are away. */
 	act(active_ids[2], "restart");
-	assert_non_null(api_wait_state(&S, active_ids[0], S.tok_acme, "released", 60000));
-	assert_non_null(api_wait_state(&S, active_ids[1], S.tok_acme, "active", 60000));
-	assert_non_null(api_wait_state(&S, active_ids[2], S.tok_acme, "active", 60000));
+	apifx_wait_state(active_ids[0], S->tok_acme, "released");
+	apifx_wait_state(active_ids[1], S->tok_acme, "active");
+	apifx_wait_state(active_ids[2], S->tok_acme, "active");
 
 	json_t *want = json_array();
-	json_t *hist = events_after(since, S.tok_acme, 500);
+	json_t *hist = events_after(since, S->tok_acme, 500);
 	json_array_extend(want, hist);
 	json_decref(hist);
 	assert_true(json_array_size(want) > 3);
@@ -223,7 +191,7 @@ static void test_stream_resume_after_reconnect(void **state)
 
 	/* Resume from the last id seen; no subprotocol this time. */
 	snprintf(path, sizeof path, "/api/v1/events/stream?since=%lld", (long long)last);
-	assert_int_equal(ws_connect(&ws, S.port, path, S.tok_acme, NULL), 0);
+	assert_int_equal(ws_connect(&ws, S->port, path, S->tok_acme, NULL), 0);
 	assert_true(read_until(&ws, got, newest, 0) > 0);
 	ws_close(&ws);
 
@@ -264,9 +232,9 @@ static void test_stream_org_filter(void **state)
 {
 	(void)state;
 	WsClient ws;
-	assert_int_equal(ws_connect(&ws, S.port, "/api/v1/events/stream?since=0", S.tok_globex, "qd-events"), 0);
+	assert_int_equal(ws_connect(&ws, S->port, "/api/v1/events/stream?since=0", S->tok_globex, "qd-events"), 0);
 	json_t *got = json_array();
-	json_t *hist = events_after(0, S.tok_globex, 500);
+	json_t *hist = events_after(0, S->tok_globex, 500);
 	json_int_t newest = json_integer_value(json_object_get(json_array_get(hist, json_array_size(hist) - 1), "id"));
 	assert_true(read_until(&ws, got, newest, 0) > 0);
 	ws_close(&ws);
@@ -288,5 +256,5 @@ int main(void)
 		cmocka_unit_test(test_stream_resume_after_reconnect),
 		cmocka_unit_test(test_stream_org_filter),
 	};
-	return cmocka_run_group_tests_name("api_events", tests, setup, teardown);
+	return cmocka_run_group_tests_name("api_events", tests, apifx_setup, apifx_teardown);
 }

@@ -15,56 +15,9 @@
 #include <cmocka.h>
 
 #include "common/util.h"
-#include "tests/api/apitest.h"
+#include "tests/api/fixture.h"
 
-#define SETTLE_MS 60000
-
-static ApiServer S;
-
-static int setup(void **state)
-{
-	(void)state;
-	return apitest_start(&S, NULL);
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	int rc = apitest_stop(&S);
-	apitest_cleanup(&S);
-	return rc == 0 ? 0 : -1;
-}
-
-static json_t *get_ok(const char *path, const char *token)
-{
-	ApiResp r;
-	assert_int_equal(api_get(&S, path, token, &r), 0);
-	if (r.status != 200)
-		fprintf(stderr, "GET %s -> %ld %s\n", path, r.status, r.raw ? r.raw : "");
-	assert_int_equal(r.status, 200);
-	json_t *j = json_incref(r.json);
-	api_resp_done(&r);
-	return j;
-}
-
-/* An active allocation owned by acme-dev (the seed has many). */
-static char *acme_active(void)
-{
-	json_t *j = get_ok("/api/v1/allocations?state=active&limit=500", S.tok_acme);
-	json_t *it;
-	size_t i;
-	char *id = NULL;
-	json_array_foreach(json_object_get(j, "items"), i, it) {
-		const char *owner = json_string_value(json_object_get(json_object_get(it, "owner"), "name"));
-		if (owner && strcmp(owner, "acme-dev") == 0) {
-			id = xstrdup(json_string_value(json_object_get(it, "id")));
-			break;
-		}
-	}
-	json_decref(j);
-	assert_non_null(id);
-	return id;
-}
+static ApiServer *const S = &apifx_srv;
 
 static void check_receipt(json_t *r, const char *alloc_id)
 {
@@ -83,7 +36,7 @@ static json_t *post_accepted(const char *path, const char *token, const char *bo
                              const char *alloc_id, char *request_id_out)
 {
 	ApiResp r;
-	assert_int_equal(api_post(&S, path, token, body, &r), 0);
+	assert_int_equal(api_post(S, path, token, body, &r), 0);
 	if (r.status != 202)
 		fail_msg("POST %s: want 202, got %ld %s", path, r.status, r.raw ? r.raw : "");
 	check_receipt(r.json, alloc_id);
@@ -94,26 +47,17 @@ static json_t *post_accepted(const char *path, const char *token, const char *bo
 	return j;
 }
 
-static void wait_for(const char *id, const char *token, const char *states)
-{
-	const char *st = api_wait_state(&S, id, token, states, SETTLE_MS);
-	if (!st) {
-		apitest_dump_log(&S);
-		fail_msg("allocation %s never reached %s", id, states);
-	}
-}
-
 static json_t *task_of(const char *task_id, const char *token)
 {
 	char path[256];
 	snprintf(path, sizeof path, "/api/v1/tasks/%s", task_id);
-	return get_ok(path, token);
+	return apifx_get_ok(path, token);
 }
 
 /* Waits until the task has left `running`; returns it. */
 static json_t *task_done(const char *task_id, const char *token)
 {
-	for (int i = 0; i < SETTLE_MS / 50; i++) {
+	for (int i = 0; i < APIFX_SETTLE_MS / 50; i++) {
 		json_t *t = task_of(task_id, token);
 		const char *st = json_string_value(json_object_get(t, "state"));
 		if (st && strcmp(st, "running") != 0)
@@ -137,19 +81,19 @@ typedef struct {
 
 static void account(const char *token, Account *a)
 {
-	json_t *j = get_ok("/api/v1/networks", token);
+	json_t *j = apifx_get_ok("/api/v1/networks", token);
 	qd_strlcpy(a->network, json_string_value(json_object_get(json_array_get(json_object_get(j, "items"), 0), "id")),
 	           sizeof a->network);
 	json_decref(j);
-	j = get_ok("/api/v1/ssh-keys", token);
+	j = apifx_get_ok("/api/v1/ssh-keys", token);
 	json_t *k = json_array_get(json_object_get(j, "items"), 0);
 	qd_strlcpy(a->key, k ? json_string_value(json_object_get(k, "id")) : "", sizeof a->key);
 	json_decref(j);
-	j = get_ok("/api/v1/images", token);
+	j = apifx_get_ok("/api/v1/images", token);
 	qd_strlcpy(a->image, json_string_value(json_object_get(json_array_get(json_object_get(j, "items"), 0), "id")),
 	           sizeof a->image);
 	json_decref(j);
-	j = get_ok("/api/v1/me", token);
+	j = apifx_get_ok("/api/v1/me", token);
 	a->balance = json_integer_value(json_object_get(j, "balance_cents"));
 	json_decref(j);
 }
@@ -173,8 +117,8 @@ static void test_create_provisions(void **state)
 {
 	(void)state;
 	Account a;
-	account(S.tok_acme, &a);
-	json_t *skus = get_ok("/api/v1/skus", S.tok_acme);
+	account(S->tok_acme, &a);
+	json_t *skus = apifx_get_ok("/api/v1/skus", S->tok_acme);
 	json_t *it, *pick = NULL;
 	size_t i;
 	json_array_foreach(json_object_get(skus, "items"), i, it)
@@ -185,11 +129,11 @@ static void test_create_provisions(void **state)
 	int gpus = (int)json_integer_value(json_array_get(json_object_get(pick, "gpu_counts"), 0));
 	char *body = create_body(&a, "api-test-create", json_string_value(json_object_get(pick, "id")),
 	                         gpus, NULL);
-	json_t *rc = post_accepted("/api/v1/allocations", S.tok_acme, body, NULL, NULL);
+	json_t *rc = post_accepted("/api/v1/allocations", S->tok_acme, body, NULL, NULL);
 	assert_true(json_integer_value(json_object_get(rc, "price_per_hour_cents")) > 0);
 	const char *id = json_string_value(json_object_get(rc, "allocation_id"));
-	wait_for(id, S.tok_acme, "active");
-	json_t *t = task_done(json_string_value(json_object_get(rc, "task_id")), S.tok_acme);
+	apifx_wait_state(id, S->tok_acme, "active");
+	json_t *t = task_done(json_string_value(json_object_get(rc, "task_id")), S->tok_acme);
 	assert_string_equal(json_string_value(json_object_get(t, "kind")), "provision");
 	assert_string_equal(json_string_value(json_object_get(t, "state")), "succeeded");
 	assert_true(json_array_size(json_object_get(t, "steps")) > 0);
@@ -201,29 +145,24 @@ static void test_create_provisions(void **state)
 
 static void refused(const char *token, const char *body, const char *code)
 {
-	json_t *before = api_snapshot(&S);
+	json_t *before = apifx_snapshot();
 	ApiResp r;
-	assert_int_equal(api_post(&S, "/api/v1/allocations", token, body, &r), 0);
+	assert_int_equal(api_post(S, "/api/v1/allocations", token, body, &r), 0);
 	if (!api_is_error(&r, 422, code))
 		fail_msg("create %s: want 422 %s, got %ld %s", body, code, r.status, r.raw ? r.raw : "");
 	assert_true(strlen(json_string_value(json_object_get(json_object_get(r.json, "error"), "suggestion"))) > 0);
 	api_resp_done(&r);
-	json_t *after = api_snapshot(&S);
-	char why[256];
-	if (!api_snapshot_unchanged(before, after, why, sizeof why))
-		fail_msg("refused create (%s) changed the database: %s", code, why);
-	json_decref(before);
-	json_decref(after);
+	apifx_check_unchanged(before, "refused create (%s)", code);
 }
 
 static void test_create_prechecks(void **state)
 {
 	(void)state;
 	Account acme, globex;
-	account(S.tok_acme, &acme);
-	account(S.tok_globex, &globex);
-	json_t *skus = get_ok("/api/v1/skus", S.tok_acme);
-	json_t *nodes = get_ok("/api/v1/nodes?limit=500", S.tok_ops);
+	account(S->tok_acme, &acme);
+	account(S->tok_globex, &globex);
+	json_t *skus = apifx_get_ok("/api/v1/skus", S->tok_acme);
+	json_t *nodes = apifx_get_ok("/api/v1/nodes?limit=500", S->tok_ops);
 	json_t *sku, *node;
 	size_t i, k;
 	bool did_sold = false, did_balance = false, did_offline = false, did_topology = false;
@@ -247,14 +186,14 @@ static void test_create_prechecks(void **state)
 				                    strcmp(json_string_value(json_object_get(node, "state")), "online") == 0);
 			if (online) {
 				char *b = create_body(&acme, "t-sold", id, ming, NULL);
-				refused(S.tok_acme, b, "sold_out");
+				refused(S->tok_acme, b, "sold_out");
 				free(b);
 				did_sold = true;
 			}
 		}
 		if (avail && !did_balance && price * maxg > globex.balance) {
 			char *b = create_body(&globex, "t-poor", id, maxg, NULL);
-			refused(S.tok_globex, b, "insufficient_balance");
+			refused(S->tok_globex, b, "insufficient_balance");
 			free(b);
 			did_balance = true;
 		}
@@ -266,14 +205,14 @@ static void test_create_prechecks(void **state)
 			if (avail && !did_offline && strcmp(ns, "offline") == 0 && strcmp(nm, model) == 0 &&
 			    strcmp(nr, region) == 0) {
 				char *b = create_body(&acme, "t-offline", id, ming, nid);
-				refused(S.tok_acme, b, "node_offline");
+				refused(S->tok_acme, b, "node_offline");
 				free(b);
 				did_offline = true;
 			}
 			if (avail && !did_topology && strcmp(ns, "online") == 0 &&
 			    json_is_true(json_object_get(node, "scheduling")) && strcmp(nm, model) != 0) {
 				char *b = create_body(&acme, "t-topo", id, ming, nid);
-				refused(S.tok_acme, b, "topology_unsatisfiable");
+				refused(S->tok_acme, b, "topology_unsatisfiable");
 				free(b);
 				did_topology = true;
 			}
@@ -292,18 +231,19 @@ static void test_create_prechecks(void **state)
 static void test_release(void **state)
 {
 	(void)state;
-	char *id = acme_active();
+	char *id = apifx_alloc(S->tok_acme, "active", "acme-dev");
+	assert_non_null(id);
 	char path[256];
 	snprintf(path, sizeof path, "/api/v1/allocations/%s/release", id);
-	json_t *rc = post_accepted(path, S.tok_acme, NULL, id, NULL);
-	wait_for(id, S.tok_acme, "released");
-	json_t *t = task_done(json_string_value(json_object_get(rc, "task_id")), S.tok_acme);
+	json_t *rc = post_accepted(path, S->tok_acme, NULL, id, NULL);
+	apifx_wait_state(id, S->tok_acme, "released");
+	json_t *t = task_done(json_string_value(json_object_get(rc, "task_id")), S->tok_acme);
 	assert_string_equal(json_string_value(json_object_get(t, "kind")), "release");
 	assert_string_equal(json_string_value(json_object_get(t, "state")), "succeeded");
 	json_decref(t);
 	/* Now the table forbids another release: 409 naming the state. */
 	ApiResp r;
-	assert_int_equal(api_post(&S, path, S.tok_acme, NULL, &r), 0);
+	assert_int_equal(api_post(S, path, S->tok_acme, NULL, &r), 0);
 	assert_true(api_is_error(&r, 409, NULL));
 	assert_non_null(strstr(json_string_value(json_object_get(json_object_get(r.json, "error"), "message")),
 	                       "released"));
@@ -315,21 +255,22 @@ static void test_release(void **state)
 static void test_restart(void **state)
 {
 	(void)state;
-	char *id = acme_active();
+	char *id = apifx_alloc(S->tok_acme, "active", "acme-dev");
+	assert_non_null(id);
 	char path[256];
 	snprintf(path, sizeof path, "/api/v1/allocations/%s", id);
-	json_t *a0 = get_ok(path, S.tok_acme);
+	json_t *a0 = apifx_get_ok(path, S->tok_acme);
 	json_int_t v0 = json_integer_value(json_object_get(a0, "version"));
 	json_decref(a0);
 	snprintf(path, sizeof path, "/api/v1/allocations/%s/restart", id);
-	json_t *rc = post_accepted(path, S.tok_acme, NULL, id, NULL);
-	json_t *t = task_done(json_string_value(json_object_get(rc, "task_id")), S.tok_acme);
+	json_t *rc = post_accepted(path, S->tok_acme, NULL, id, NULL);
+	json_t *t = task_done(json_string_value(json_object_get(rc, "task_id")), S->tok_acme);
 	assert_string_equal(json_string_value(json_object_get(t, "kind")), "restart");
 	assert_string_equal(json_string_value(json_object_get(t, "state")), "succeeded");
 	json_decref(t);
-	wait_for(id, S.tok_acme, "active");
+	apifx_wait_state(id, S->tok_acme, "active");
 	snprintf(path, sizeof path, "/api/v1/allocations/%s", id);
-	json_t *a1 = get_ok(path, S.tok_acme);
+	json_t *a1 = apifx_get_ok(path, S->tok_acme);
 	assert_true(json_integer_value(json_object_get(a1, "version")) >= v0 + 2);
 	json_decref(a1);
 	json_decref(rc);
@@ -340,20 +281,21 @@ static void test_injected_release_failure(void **state)
 {
 	(void)state;
 	ApiResp r;
-	assert_int_equal(api_post(&S, "/api/v1/admin/faults", S.tok_ops,
+	assert_int_equal(api_post(S, "/api/v1/admin/faults", S->tok_ops,
 	                          "{\"kind\":\"release_fail\",\"reason_code\":\"storage_detach_timeout\","
 	                          "\"message\":\"volume vol_x did not detach\",\"count\":1}",
 	                          &r),
 	                 0);
 	assert_true(r.status >= 200 && r.status < 300);
 	api_resp_done(&r);
-	char *id = acme_active();
+	char *id = apifx_alloc(S->tok_acme, "active", "acme-dev");
+	assert_non_null(id);
 	char path[256];
 	snprintf(path, sizeof path, "/api/v1/allocations/%s/release", id);
-	json_t *rc = post_accepted(path, S.tok_acme, NULL, id, NULL);
-	wait_for(id, S.tok_acme, "release_failed");
+	json_t *rc = post_accepted(path, S->tok_acme, NULL, id, NULL);
+	apifx_wait_state(id, S->tok_acme, "release_failed");
 	snprintf(path, sizeof path, "/api/v1/allocations/%s", id);
-	json_t *a = get_ok(path, S.tok_acme);
+	json_t *a = apifx_get_ok(path, S->tok_acme);
 	json_t *reason = json_object_get(a, "release_failed_reason");
 	assert_string_equal(json_string_value(json_object_get(reason, "code")), "storage_detach_timeout");
 	assert_true(json_is_true(json_object_get(a, "is_actionable")));
@@ -365,7 +307,7 @@ static void test_injected_release_failure(void **state)
 static void test_force_release_and_audit(void **state)
 {
 	(void)state;
-	json_t *j = get_ok("/api/v1/admin/allocations?state=release_failed&limit=1", S.tok_ops);
+	json_t *j = apifx_get_ok("/api/v1/admin/allocations?state=release_failed&limit=1", S->tok_ops);
 	json_t *a = json_array_get(json_object_get(j, "items"), 0);
 	assert_non_null(a);
 	char id[80];
@@ -375,25 +317,20 @@ static void test_force_release_and_audit(void **state)
 	snprintf(path, sizeof path, "/api/v1/admin/allocations/%s/force-release", id);
 
 	/* Without a reason: 422, and no audit row. */
-	json_t *before = api_snapshot(&S);
+	json_t *before = apifx_snapshot();
 	const char *bad[] = {NULL, "{}", "{\"reason\":\"\"}"};
 	for (size_t i = 0; i < QD_ARRAY_LEN(bad); i++) {
 		ApiResp r;
-		assert_int_equal(api_post(&S, path, S.tok_ops, bad[i], &r), 0);
+		assert_int_equal(api_post(S, path, S->tok_ops, bad[i], &r), 0);
 		if (!api_is_error(&r, 422, "reason_required"))
 			fail_msg("force release with %s: got %ld %s", bad[i] ? bad[i] : "no body", r.status, r.raw);
 		api_resp_done(&r);
 	}
-	json_t *after = api_snapshot(&S);
-	char why[256];
-	if (!api_snapshot_unchanged(before, after, why, sizeof why))
-		fail_msg("refused force release changed the database: %s", why);
-	json_decref(before);
-	json_decref(after);
+	apifx_check_unchanged(before, "refused force release");
 
 	char rid[32];
-	json_t *rc = post_accepted(path, S.tok_ops, "{\"reason\":\"storage stuck; detached by hand\"}", id, rid);
-	json_t *logs = get_ok("/api/v1/admin/audit-logs?limit=500", S.tok_billing);
+	json_t *rc = post_accepted(path, S->tok_ops, "{\"reason\":\"storage stuck; detached by hand\"}", id, rid);
+	json_t *logs = apifx_get_ok("/api/v1/admin/audit-logs?limit=500", S->tok_billing);
 	json_t *row = NULL, *it;
 	size_t i;
 	json_array_foreach(json_object_get(logs, "items"), i, it)
@@ -409,14 +346,14 @@ static void test_force_release_and_audit(void **state)
 	assert_non_null(json_string_value(json_object_get(row, "at")));
 	json_decref(logs);
 
-	wait_for(id, S.tok_ops, "released");
+	apifx_wait_state(id, S->tok_ops, "released");
 	snprintf(path, sizeof path, "/api/v1/allocations/%s", id);
-	json_t *done = get_ok(path, S.tok_ops);
+	json_t *done = apifx_get_ok(path, S->tok_ops);
 	assert_true(json_is_true(json_object_get(done, "billing_stopped")));
 	json_decref(done);
 
 	/* The event says so too. */
-	json_t *ev = get_ok("/api/v1/events?since=0&limit=500", S.tok_ops);
+	json_t *ev = apifx_get_ok("/api/v1/events?since=0&limit=500", S->tok_ops);
 	bool seen = false;
 	for (int pages = 0; pages < 100 && !seen; pages++) {
 		json_array_foreach(json_object_get(ev, "items"), i, it) {
@@ -433,7 +370,7 @@ static void test_force_release_and_audit(void **state)
 		snprintf(next, sizeof next, "/api/v1/events?since=%lld&limit=500",
 		         (long long)json_integer_value(json_object_get(json_array_get(items, n - 1), "id")));
 		json_decref(ev);
-		ev = get_ok(next, S.tok_ops);
+		ev = apifx_get_ok(next, S->tok_ops);
 	}
 	json_decref(ev);
 	assert_true(seen);
@@ -450,5 +387,5 @@ int main(void)
 		cmocka_unit_test(test_injected_release_failure),
 		cmocka_unit_test(test_force_release_and_audit),
 	};
-	return cmocka_run_group_tests_name("api_lifecycle", tests, setup, teardown);
+	return cmocka_run_group_tests_name("api_lifecycle", tests, apifx_setup, apifx_teardown);
 }

@@ -15,48 +15,22 @@
 #include <sqlite3.h>
 
 #include "common/util.h"
-#include "tests/api/apitest.h"
+#include "tests/api/fixture.h"
 
-static ApiServer S;
-
-static int setup(void **state)
-{
-	(void)state;
-	return apitest_start(&S, NULL);
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	int rc = apitest_stop(&S);
-	apitest_cleanup(&S);
-	return rc == 0 ? 0 : -1;
-}
-
-static json_t *get_ok(const char *path, const char *token)
-{
-	ApiResp r;
-	assert_int_equal(api_get(&S, path, token, &r), 0);
-	if (r.status != 200)
-		fprintf(stderr, "GET %s -> %ld %s\n", path, r.status, r.raw ? r.raw : "");
-	assert_int_equal(r.status, 200);
-	json_t *j = json_incref(r.json);
-	api_resp_done(&r);
-	return j;
-}
+static ApiServer *const S = &apifx_srv;
 
 static json_t *node_get(const char *id)
 {
 	char path[128];
 	snprintf(path, sizeof path, "/api/v1/nodes/%s", id);
-	return get_ok(path, S.tok_acme);
+	return apifx_get_ok(path, S->tok_acme);
 }
 
 /* First node in state `state` with scheduling on and allocations (>0) or
  * none (0); the caller frees. NULL when the seed has none. */
 static char *pick_node(const char *state, bool with_allocs)
 {
-	json_t *j = get_ok("/api/v1/nodes?limit=500", S.tok_ops);
+	json_t *j = apifx_get_ok("/api/v1/nodes?limit=500", S->tok_ops);
 	json_t *it;
 	size_t i;
 	char *id = NULL;
@@ -78,7 +52,7 @@ static void post_expect(const char *id, const char *token, const char *body, lon
 	char path[128];
 	snprintf(path, sizeof path, "/api/v1/admin/nodes/%s/scheduling", id);
 	ApiResp r;
-	assert_int_equal(api_post(&S, path, token, body, &r), 0);
+	assert_int_equal(api_post(S, path, token, body, &r), 0);
 	if (r.status != status || (code && !api_is_error(&r, status, code)))
 		fprintf(stderr, "POST %s %s -> %ld %s\n", path, body ? body : "", r.status, r.raw ? r.raw : "");
 	assert_int_equal(r.status, status);
@@ -92,7 +66,7 @@ static json_t *post_ok(const char *id, const char *body)
 	char path[128];
 	snprintf(path, sizeof path, "/api/v1/admin/nodes/%s/scheduling", id);
 	ApiResp r;
-	assert_int_equal(api_post(&S, path, S.tok_ops, body, &r), 0);
+	assert_int_equal(api_post(S, path, S->tok_ops, body, &r), 0);
 	if (r.status != 200)
 		fprintf(stderr, "POST %s -> %ld %s\n", path, r.status, r.raw ? r.raw : "");
 	assert_int_equal(r.status, 200);
@@ -103,7 +77,7 @@ static json_t *post_ok(const char *id, const char *body)
 
 static int64_t last_event_id(void)
 {
-	json_t *j = get_ok("/api/v1/nodes?limit=1", S.tok_acme);
+	json_t *j = apifx_get_ok("/api/v1/nodes?limit=1", S->tok_acme);
 	int64_t id = (int64_t)json_integer_value(json_object_get(j, "as_of_event_id"));
 	json_decref(j);
 	return id;
@@ -114,7 +88,7 @@ static json_t *node_events_since(int64_t since, const char *id, const char *toke
 {
 	char path[128];
 	snprintf(path, sizeof path, "/api/v1/events?since=%lld&limit=500", (long long)since);
-	json_t *j = get_ok(path, token);
+	json_t *j = apifx_get_ok(path, token);
 	json_t *out = json_array(), *it;
 	size_t i;
 	json_array_foreach(json_object_get(j, "items"), i, it) {
@@ -129,7 +103,7 @@ static json_t *node_events_since(int64_t since, const char *id, const char *toke
 
 static json_t *audit_rows_for(const char *id)
 {
-	json_t *j = get_ok("/api/v1/admin/audit-logs?limit=500", S.tok_ops);
+	json_t *j = apifx_get_ok("/api/v1/admin/audit-logs?limit=500", S->tok_ops);
 	json_t *out = json_array(), *it;
 	size_t i;
 	json_array_foreach(json_object_get(j, "items"), i, it) {
@@ -146,24 +120,20 @@ static void test_roles_and_validation(void **state)
 	(void)state;
 	char *id = pick_node("online", true);
 	assert_non_null(id);
-	json_t *before = api_snapshot(&S);
+	json_t *before = apifx_snapshot();
 	const char *off = "{\"enabled\": false, \"reason\": \"ECC errors\"}";
-	post_expect(id, S.tok_acme, off, 403, "forbidden");
-	post_expect(id, S.tok_billing, off, 403, "forbidden");
+	post_expect(id, S->tok_acme, off, 403, "forbidden");
+	post_expect(id, S->tok_billing, off, 403, "forbidden");
 	post_expect(id, NULL, off, 401, "unauthorized");
-	post_expect(id, S.tok_ops, "{\"enabled\": false}", 422, "reason_required");
-	post_expect(id, S.tok_ops, "{\"enabled\": false, \"reason\": \"   \"}", 422, "reason_required");
-	post_expect(id, S.tok_ops, "{\"reason\": \"x\"}", 400, NULL);
-	post_expect(id, S.tok_ops, "{\"enabled\": \"no\", \"reason\": \"x\"}", 400, NULL);
-	post_expect(id, S.tok_ops, "{\"enabled\": false, \"reason\": 7}", 400, NULL);
-	post_expect(id, S.tok_ops, "{\"enabled\": false, \"reason\": \"x\", \"force\": true}", 400, NULL);
-	post_expect(id, S.tok_ops, "[]", 400, NULL);
-	post_expect("nd_no_such_node", S.tok_ops, off, 404, "not_found");
-	json_t *after = api_snapshot(&S);
-	char why[256];
-	assert_true(api_snapshot_unchanged(before, after, why, sizeof why));
-	json_decref(before);
-	json_decref(after);
+	post_expect(id, S->tok_ops, "{\"enabled\": false}", 422, "reason_required");
+	post_expect(id, S->tok_ops, "{\"enabled\": false, \"reason\": \"   \"}", 422, "reason_required");
+	post_expect(id, S->tok_ops, "{\"reason\": \"x\"}", 400, NULL);
+	post_expect(id, S->tok_ops, "{\"enabled\": \"no\", \"reason\": \"x\"}", 400, NULL);
+	post_expect(id, S->tok_ops, "{\"enabled\": false, \"reason\": 7}", 400, NULL);
+	post_expect(id, S->tok_ops, "{\"enabled\": false, \"reason\": \"x\", \"force\": true}", 400, NULL);
+	post_expect(id, S->tok_ops, "[]", 400, NULL);
+	post_expect("nd_no_such_node", S->tok_ops, off, 404, "not_found");
+	apifx_check_unchanged(before, "refused scheduling requests");
 	json_t *n = node_get(id);
 	assert_true(json_is_true(json_object_get(n, "scheduling")));
 	assert_string_equal(json_string_value(json_object_get(n, "state")), "online");
@@ -195,7 +165,7 @@ static void test_disable_drains_then_enable(void **state)
 	json_decref(n);
 
 	/* The event carries the node after the change and every org sees it. */
-	json_t *ev = node_events_since(since, id, S.tok_globex);
+	json_t *ev = node_events_since(since, id, S->tok_globex);
 	assert_int_equal(json_array_size(ev), 1);
 	json_t *en = json_object_get(json_array_get(ev, 0), "node");
 	assert_string_equal(json_string_value(json_object_get(en, "state")), "draining");
@@ -220,7 +190,7 @@ static void test_disable_drains_then_enable(void **state)
 	r = post_ok(id, "{\"enabled\": false, \"reason\": \"still broken\"}");
 	assert_true(json_is_false(json_object_get(json_object_get(r, "accepted"), "changed")));
 	json_decref(r);
-	ev = node_events_since(since, id, S.tok_ops);
+	ev = node_events_since(since, id, S->tok_ops);
 	assert_int_equal(json_array_size(ev), 0);
 	json_decref(ev);
 	aud = audit_rows_for(id);
@@ -238,7 +208,7 @@ static void test_disable_drains_then_enable(void **state)
 	assert_true(json_is_true(json_object_get(n, "scheduling")));
 	assert_string_equal(json_string_value(json_object_get(n, "state")), "online");
 	json_decref(n);
-	ev = node_events_since(since, id, S.tok_acme);
+	ev = node_events_since(since, id, S->tok_acme);
 	assert_int_equal(json_array_size(ev), 1);
 	json_decref(ev);
 	aud = audit_rows_for(id);
@@ -280,14 +250,14 @@ static void test_retired_is_409(void **state)
 		id = pick_node("online", true);
 	assert_non_null(id);
 	sqlite3 *h = NULL;
-	assert_int_equal(sqlite3_open(S.db, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_open(S->db, &h), SQLITE_OK);
 	sqlite3_busy_timeout(h, 5000);
 	char sql[256];
 	snprintf(sql, sizeof sql, "UPDATE nodes SET state = 'retired', scheduling = 0 WHERE id = '%s'", id);
 	assert_int_equal(sqlite3_exec(h, sql, NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(h);
-	post_expect(id, S.tok_ops, "{\"enabled\": true}", 409, "invalid_state");
-	post_expect(id, S.tok_ops, "{\"enabled\": false, \"reason\": \"x\"}", 409, "invalid_state");
+	post_expect(id, S->tok_ops, "{\"enabled\": true}", 409, "invalid_state");
+	post_expect(id, S->tok_ops, "{\"enabled\": false, \"reason\": \"x\"}", 409, "invalid_state");
 	json_t *n = node_get(id);
 	assert_string_equal(json_string_value(json_object_get(n, "state")), "retired");
 	json_decref(n);
@@ -302,5 +272,5 @@ int main(void)
 		cmocka_unit_test(test_disable_empty_node_stays_online),
 		cmocka_unit_test(test_retired_is_409),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, apifx_setup, apifx_teardown);
 }

@@ -14,9 +14,9 @@
 #include <sqlite3.h>
 
 #include "common/util.h"
-#include "tests/api/apitest.h"
+#include "tests/api/fixture.h"
 
-static ApiServer S;
+static ApiServer *const S = &apifx_srv;
 
 /* The demo seed's runtimes as the list must give them. */
 static const char *const want[][3] = {
@@ -28,43 +28,6 @@ static const char *const want[][3] = {
 	{ "vllm", "0.6", "vLLM 0.6" },
 };
 
-static int setup(void **state)
-{
-	(void)state;
-	return apitest_start(&S, NULL);
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	int rc = apitest_stop(&S);
-	if (rc != 0) {
-		fprintf(stderr, "qdeckd exited with %d on SIGTERM\n", rc);
-		apitest_dump_log(&S);
-	}
-	apitest_cleanup(&S);
-	return rc == 0 ? 0 : -1;
-}
-
-static json_t *get_ok(const char *path, const char *token)
-{
-	ApiResp r;
-	assert_int_equal(api_get(&S, path, token, &r), 0);
-	if (r.status != 200)
-		fprintf(stderr, "GET %s -> %ld %s\n", path, r.status, r.raw ? r.raw : "");
-	assert_int_equal(r.status, 200);
-	assert_non_null(r.json);
-	json_t *j = json_incref(r.json);
-	api_resp_done(&r);
-	return j;
-}
-
-static const char *jstr(json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-	return s ? s : "";
-}
-
 /* The list is exactly `want`, in order, each item {bundle, version, label}. */
 static void check_list(json_t *list)
 {
@@ -75,16 +38,16 @@ static void check_list(json_t *list)
 	for (size_t i = 0; i < QD_ARRAY_LEN(want); i++) {
 		json_t *it = json_array_get(items, i);
 		assert_int_equal(json_object_size(it), 3);
-		assert_string_equal(jstr(it, "bundle"), want[i][0]);
-		assert_string_equal(jstr(it, "version"), want[i][1]);
-		assert_string_equal(jstr(it, "label"), want[i][2]);
+		assert_string_equal(apifx_jstr(it, "bundle"), want[i][0]);
+		assert_string_equal(apifx_jstr(it, "version"), want[i][1]);
+		assert_string_equal(apifx_jstr(it, "label"), want[i][2]);
 	}
 }
 
 static void test_list(void **state)
 {
 	(void)state;
-	json_t *l = get_ok("/api/v1/runtimes", S.tok_acme);
+	json_t *l = apifx_get_ok("/api/v1/runtimes", S->tok_acme);
 	check_list(l);
 	json_decref(l);
 }
@@ -94,20 +57,20 @@ static void test_list(void **state)
 static void test_roles(void **state)
 {
 	(void)state;
-	const char *tokens[] = { S.tok_acme, S.tok_globex, S.tok_ops, S.tok_billing };
+	const char *tokens[] = { S->tok_acme, S->tok_globex, S->tok_ops, S->tok_billing };
 	for (size_t i = 0; i < QD_ARRAY_LEN(tokens); i++) {
-		json_t *l = get_ok("/api/v1/runtimes", tokens[i]);
+		json_t *l = apifx_get_ok("/api/v1/runtimes", tokens[i]);
 		check_list(l);
 		json_decref(l);
 	}
 	ApiResp r;
-	assert_int_equal(api_get(&S, "/api/v1/runtimes", NULL, &r), 0);
+	assert_int_equal(api_get(S, "/api/v1/runtimes", NULL, &r), 0);
 	assert_true(api_is_error(&r, 401, NULL));
 	api_resp_done(&r);
-	assert_int_equal(api_get(&S, "/api/v1/runtimes", "qd_not_a_token_at_all_0000000000", &r), 0);
+	assert_int_equal(api_get(S, "/api/v1/runtimes", "qd_not_a_token_at_all_0000000000", &r), 0);
 	assert_true(api_is_error(&r, 401, NULL));
 	api_resp_done(&r);
-	assert_int_equal(api_post(&S, "/api/v1/runtimes", S.tok_acme, "{}", &r), 0);
+	assert_int_equal(api_post(S, "/api/v1/runtimes", S->tok_acme, "{}", &r), 0);
 	assert_int_equal(r.status, 405);
 	api_resp_done(&r);
 }
@@ -128,27 +91,27 @@ static char *create_body(const char *name, const char *bundle, const char *versi
 static void test_create_with_listed_runtime(void **state)
 {
 	(void)state;
-	json_t *l = get_ok("/api/v1/runtimes", S.tok_acme);
+	json_t *l = apifx_get_ok("/api/v1/runtimes", S->tok_acme);
 	json_t *vllm = NULL, *it;
 	size_t i;
 	json_array_foreach(json_object_get(l, "items"), i, it)
-		if (strcmp(jstr(it, "bundle"), "vllm") == 0)
+		if (strcmp(apifx_jstr(it, "bundle"), "vllm") == 0)
 			vllm = it;
 	assert_non_null(vllm);
-	char *body = create_body("rt-listed", jstr(vllm, "bundle"), jstr(vllm, "version"));
+	char *body = create_body("rt-listed", apifx_jstr(vllm, "bundle"), apifx_jstr(vllm, "version"));
 	json_decref(l);
 	ApiResp r;
-	assert_int_equal(api_post(&S, "/api/v1/allocations", S.tok_acme, body, &r), 0);
+	assert_int_equal(api_post(S, "/api/v1/allocations", S->tok_acme, body, &r), 0);
 	free(body);
 	if (r.status != 202)
 		fail_msg("create with vllm 0.6: %ld %s", r.status, r.raw ? r.raw : "");
 	char path[128];
-	snprintf(path, sizeof path, "/api/v1/allocations/%s", jstr(r.json, "allocation_id"));
+	snprintf(path, sizeof path, "/api/v1/allocations/%s", apifx_jstr(r.json, "allocation_id"));
 	api_resp_done(&r);
-	json_t *a = get_ok(path, S.tok_acme);
+	json_t *a = apifx_get_ok(path, S->tok_acme);
 	json_t *rt = json_object_get(a, "runtime");
-	assert_string_equal(jstr(rt, "bundle"), "vllm");
-	assert_string_equal(jstr(rt, "version"), "0.6");
+	assert_string_equal(apifx_jstr(rt, "bundle"), "vllm");
+	assert_string_equal(apifx_jstr(rt, "version"), "0.6");
 	json_decref(a);
 }
 
@@ -159,22 +122,16 @@ static void test_create_with_unlisted_runtime(void **state)
 	(void)state;
 	static const char *const bad[][2] = { { "pytorch", "9.9" }, { "tensorflow", "2.16" }, { "vllm", "0.60" } };
 	for (size_t i = 0; i < QD_ARRAY_LEN(bad); i++) {
-		json_t *before = api_snapshot(&S);
-		assert_non_null(before);
+		json_t *before = apifx_snapshot();
 		char *body = create_body("rt-unlisted", bad[i][0], bad[i][1]);
 		ApiResp r;
-		assert_int_equal(api_post(&S, "/api/v1/allocations", S.tok_acme, body, &r), 0);
+		assert_int_equal(api_post(S, "/api/v1/allocations", S->tok_acme, body, &r), 0);
 		free(body);
 		if (!api_is_error(&r, 422, "unknown_reference"))
 			fail_msg("create with %s %s: %ld %s", bad[i][0], bad[i][1], r.status, r.raw ? r.raw : "");
-		assert_non_null(strstr(jstr(json_object_get(r.json, "error"), "message"), "runtime"));
+		assert_non_null(strstr(apifx_jstr(json_object_get(r.json, "error"), "message"), "runtime"));
 		api_resp_done(&r);
-		json_t *after = api_snapshot(&S);
-		char why[256];
-		if (!api_snapshot_unchanged(before, after, why, sizeof why))
-			fail_msg("a refused create changed something: %s", why);
-		json_decref(before);
-		json_decref(after);
+		apifx_check_unchanged(before, "a refused create");
 	}
 }
 
@@ -204,11 +161,10 @@ static int schema_version(sqlite3 *db)
 static void test_upgrade_from_unlabelled(void **state)
 {
 	(void)state;
-	json_t *before = api_snapshot(&S);
-	assert_non_null(before);
-	assert_int_equal(apitest_stop(&S), 0);
+	json_t *before = apifx_snapshot();
+	assert_int_equal(apitest_stop(S), 0);
 	sqlite3 *db;
-	assert_int_equal(sqlite3_open(S.db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_open(S->db, &db), SQLITE_OK);
 	int latest = schema_version(db);
 	assert_true(latest >= 2);
 	/* Back to the shape the previous migration left. */
@@ -220,40 +176,35 @@ static void test_upgrade_from_unlabelled(void **state)
 	assert_int_equal(schema_version(db), latest - 1);
 	sqlite3_close(db);
 
-	assert_int_equal(apitest_restart(&S, NULL), 0);
-	json_t *l = get_ok("/api/v1/runtimes", S.tok_acme);
+	assert_int_equal(apitest_restart(S, NULL), 0);
+	json_t *l = apifx_get_ok("/api/v1/runtimes", S->tok_acme);
 	json_t *items = json_object_get(l, "items");
 	assert_int_equal(json_array_size(items), QD_ARRAY_LEN(want) + 1);
 	/* tensorflow sorts between pytorch and triton. */
 	for (size_t i = 0, w = 0; i < json_array_size(items); i++) {
 		json_t *it = json_array_get(items, i);
-		if (strcmp(jstr(it, "bundle"), "tensorflow") == 0) {
+		if (strcmp(apifx_jstr(it, "bundle"), "tensorflow") == 0) {
 			assert_int_equal(i, 4);
-			assert_string_equal(jstr(it, "version"), "2.16");
-			assert_string_equal(jstr(it, "label"), "tensorflow 2.16");
+			assert_string_equal(apifx_jstr(it, "version"), "2.16");
+			assert_string_equal(apifx_jstr(it, "label"), "tensorflow 2.16");
 			continue;
 		}
-		assert_string_equal(jstr(it, "bundle"), want[w][0]);
-		assert_string_equal(jstr(it, "version"), want[w][1]);
-		assert_string_equal(jstr(it, "label"), want[w][2]);
+		assert_string_equal(apifx_jstr(it, "bundle"), want[w][0]);
+		assert_string_equal(apifx_jstr(it, "version"), want[w][1]);
+		assert_string_equal(apifx_jstr(it, "label"), want[w][2]);
 		w++;
 	}
 	json_decref(l);
-	json_t *after = api_snapshot(&S);
-	char why[256];
-	if (!api_snapshot_unchanged(before, after, why, sizeof why))
-		fail_msg("the upgrade changed allocations: %s", why);
-	json_decref(before);
-	json_decref(after);
+	apifx_check_unchanged(before, "the upgrade");
 
 	/* The upgraded database is at the latest version again, and a create
 	 * naming the row it kept works. */
-	assert_int_equal(sqlite3_open_v2(S.db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_open_v2(S->db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	assert_int_equal(schema_version(db), latest);
 	sqlite3_close(db);
 	char *body = create_body("rt-upgraded", "tensorflow", "2.16");
 	ApiResp r;
-	assert_int_equal(api_post(&S, "/api/v1/allocations", S.tok_acme, body, &r), 0);
+	assert_int_equal(api_post(S, "/api/v1/allocations", S->tok_acme, body, &r), 0);
 	free(body);
 	if (r.status != 202)
 		fail_msg("create with tensorflow 2.16 after the upgrade: %ld %s", r.status, r.raw ? r.raw : "");
@@ -269,5 +220,5 @@ int main(void)
 		cmocka_unit_test(test_create_with_unlisted_runtime),
 		cmocka_unit_test(test_upgrade_from_unlabelled),
 	};
-	return cmocka_run_group_tests_name("api_runtimes", tests, setup, teardown);
+	return cmocka_run_group_tests_name("api_runtimes", tests, apifx_setup, apifx_teardown);
 }

@@ -26,13 +26,12 @@
 #include <cmocka.h>
 
 #include "common/util.h"
-#include "tests/api/apitest.h"
+#include "tests/api/fixture.h"
 
 #define RUN_BOUND_MS 60000
-#define SETTLE_MS 60000
 #define MAX_ARGS 40
 
-static ApiServer S;
+static ApiServer *const S = &apifx_srv;
 static const char *const fake_token = "qd_cli_test_not_a_real_token_5f1e2d";
 
 static const char *qdeck_bin(void)
@@ -85,9 +84,9 @@ static void child_start(Child *ch, const char *token, const char *api, const cha
 		close(pe[1]);
 		/* Hermetic: no config file, token file or local control plane of the
 		 * person running the tests is consulted. */
-		setenv("XDG_CONFIG_HOME", S.dir, 1);
-		setenv("XDG_STATE_HOME", S.dir, 1);
-		setenv("XDG_RUNTIME_DIR", S.dir, 1);
+		setenv("XDG_CONFIG_HOME", S->dir, 1);
+		setenv("XDG_STATE_HOME", S->dir, 1);
+		setenv("XDG_RUNTIME_DIR", S->dir, 1);
 		unsetenv("QDECK_API_URL");
 		if (token)
 			setenv("QDECK_TOKEN", token, 1);
@@ -140,7 +139,7 @@ static bool child_pump(Child *ch, int wait_ms)
 
 static void check_no_token(const char *text)
 {
-	const char *toks[] = { S.tok_acme, S.tok_globex, S.tok_ops, S.tok_billing, fake_token };
+	const char *toks[] = { S->tok_acme, S->tok_globex, S->tok_ops, S->tok_billing, fake_token };
 	for (size_t i = 0; i < QD_ARRAY_LEN(toks); i++)
 		if (toks[i][0] && strstr(text, toks[i]))
 			fail_msg("a token appeared in qdeck's output:\n%s", text);
@@ -197,7 +196,7 @@ static Run run_api(const char *token, const char *api, ...)
 	return r;
 }
 
-#define RUN(token, ...) run_api(token, S.base, __VA_ARGS__, (const char *)NULL)
+#define RUN(token, ...) run_api(token, S->base, __VA_ARGS__, (const char *)NULL)
 
 static void expect_rc(const Run *r, int want)
 {
@@ -206,17 +205,6 @@ static void expect_rc(const Run *r, int want)
 }
 
 /* --- API-side helpers --------------------------------------------------------- */
-
-static json_t *get_ok(const char *path, const char *token)
-{
-	ApiResp r;
-	assert_int_equal(api_get(&S, path, token, &r), 0);
-	if (r.status != 200)
-		fail_msg("GET %s -> %ld %s", path, r.status, r.raw ? r.raw : "");
-	json_t *j = json_incref(r.json);
-	api_resp_done(&r);
-	return j;
-}
 
 /* Ids of allocations the tests have already used up (released, restarted...). */
 static char *used[64];
@@ -233,20 +221,16 @@ static bool is_used(const char *id)
 /* An allocation of `owner` in `state` (acme org) no other test has taken. */
 static char *take(const char *token, const char *state, const char *owner)
 {
-	char path[128];
-	snprintf(path, sizeof path, "/api/v1/allocations?state=%s&limit=500", state);
-	json_t *j = get_ok(path, token), *it;
+	json_t *ids = apifx_alloc_ids(token, state, owner), *it;
 	size_t i;
 	char *id = NULL;
-	json_array_foreach(json_object_get(j, "items"), i, it) {
-		const char *o = json_string_value(json_object_get(json_object_get(it, "owner"), "name"));
-		const char *aid = json_string_value(json_object_get(it, "id"));
-		if (aid && o && (!owner || strcmp(o, owner) == 0) && !is_used(aid)) {
-			id = xstrdup(aid);
+	json_array_foreach(ids, i, it) {
+		if (!is_used(json_string_value(it))) {
+			id = xstrdup(json_string_value(it));
 			break;
 		}
 	}
-	json_decref(j);
+	json_decref(ids);
 	if (!id)
 		fail_msg("the seed has no unused %s allocation", state);
 	assert_true(used_count < (int)QD_ARRAY_LEN(used));
@@ -259,24 +243,16 @@ static const char *state_of(const char *id, const char *token)
 	static char st[32];
 	char path[128];
 	snprintf(path, sizeof path, "/api/v1/allocations/%s", id);
-	json_t *j = get_ok(path, token);
+	json_t *j = apifx_get_ok(path, token);
 	qd_strlcpy(st, json_string_value(json_object_get(j, "state")) ? json_string_value(json_object_get(j, "state")) : "",
 	           sizeof st);
 	json_decref(j);
 	return st;
 }
 
-static void wait_for(const char *id, const char *token, const char *states)
-{
-	if (!api_wait_state(&S, id, token, states, SETTLE_MS)) {
-		apitest_dump_log(&S);
-		fail_msg("allocation %s never reached %s", id, states);
-	}
-}
-
 static long long newest_event_id(void)
 {
-	json_t *j = get_ok("/api/v1/images", S.tok_acme);
+	json_t *j = apifx_get_ok("/api/v1/images", S->tok_acme);
 	json_t *n = json_object_get(j, "as_of_event_id");
 	assert_true(json_is_integer(n));
 	long long v = json_integer_value(n);
@@ -298,7 +274,7 @@ static void check_task(const char *task, const char *kind, const char *alloc)
 {
 	char path[128];
 	snprintf(path, sizeof path, "/api/v1/tasks/%s", task);
-	json_t *t = get_ok(path, S.tok_acme);
+	json_t *t = apifx_get_ok(path, S->tok_acme);
 	assert_string_equal(json_string_value(json_object_get(t, "kind")), kind);
 	assert_string_equal(json_string_value(json_object_get(t, "allocation_id")), alloc);
 	json_decref(t);
@@ -306,21 +282,12 @@ static void check_task(const char *task, const char *kind, const char *alloc)
 
 /* --- setup ---------------------------------------------------------------------- */
 
-static int setup(void **state)
-{
-	(void)state;
-	return apitest_start(&S, NULL);
-}
-
 static int teardown(void **state)
 {
-	(void)state;
-	int rc = apitest_stop(&S);
-	apitest_cleanup(&S);
 	for (int i = 0; i < used_count; i++)
 		free(used[i]);
 	used_count = 0;
-	return rc == 0 ? 0 : -1;
+	return apifx_teardown(state);
 }
 
 /* --- ls / show ------------------------------------------------------------------- */
@@ -328,10 +295,10 @@ static int teardown(void **state)
 static void test_ls_views(void **state)
 {
 	(void)state;
-	char *released = take(S.tok_acme, "released", NULL);
-	char *active = take(S.tok_acme, "active", NULL);
+	char *released = take(S->tok_acme, "released", NULL);
+	char *active = take(S->tok_acme, "active", NULL);
 
-	Run r = RUN(S.tok_acme, "ls");
+	Run r = RUN(S->tok_acme, "ls");
 	expect_rc(&r, 0);
 	assert_non_null(strstr(r.out, "ID"));
 	assert_non_null(strstr(r.out, active));
@@ -339,13 +306,13 @@ static void test_ls_views(void **state)
 	assert_null(strstr(r.out, " released "));
 	run_done(&r);
 
-	r = RUN(S.tok_acme, "ls", "--all");
+	r = RUN(S->tok_acme, "ls", "--all");
 	expect_rc(&r, 0);
 	assert_non_null(strstr(r.out, released));
 	assert_non_null(strstr(r.out, active));
 	run_done(&r);
 
-	r = RUN(S.tok_acme, "ls", "--state", "released");
+	r = RUN(S->tok_acme, "ls", "--state", "released");
 	expect_rc(&r, 0);
 	assert_non_null(strstr(r.out, released));
 	assert_null(strstr(r.out, active));
@@ -365,7 +332,7 @@ static void test_ls_views(void **state)
 	assert_true(rows >= 1);
 	run_done(&r);
 
-	r = RUN(S.tok_acme, "ls", "--json");
+	r = RUN(S->tok_acme, "ls", "--json");
 	expect_rc(&r, 0);
 	json_error_t jerr;
 	json_t *arr = json_loads(r.out, 0, &jerr);
@@ -393,7 +360,7 @@ static void test_ls_views(void **state)
 /* The server log's bytes from offset on; caller frees. */
 static char *log_since(long offset)
 {
-	FILE *f = fopen(S.log, "r");
+	FILE *f = fopen(S->log, "r");
 	assert_non_null(f);
 	fseek(f, 0, SEEK_END);
 	long end = ftell(f);
@@ -408,15 +375,15 @@ static char *log_since(long offset)
 static long log_size(void)
 {
 	struct stat st;
-	return stat(S.log, &st) == 0 ? (long)st.st_size : 0;
+	return stat(S->log, &st) == 0 ? (long)st.st_size : 0;
 }
 
 static void test_show(void **state)
 {
 	(void)state;
-	char *id = take(S.tok_acme, "active", NULL);
+	char *id = take(S->tok_acme, "active", NULL);
 	long before = log_size();
-	Run r = RUN(S.tok_acme, "show", id);
+	Run r = RUN(S->tok_acme, "show", id);
 	expect_rc(&r, 0);
 	assert_non_null(strstr(r.out, id));
 	assert_non_null(strstr(r.out, "active"));
@@ -431,7 +398,7 @@ static void test_show(void **state)
 	assert_null(strstr(log, "/events/stream"));
 	free(log);
 
-	r = RUN(S.tok_acme, "show", id, "--json");
+	r = RUN(S->tok_acme, "show", id, "--json");
 	expect_rc(&r, 0);
 	json_t *j = json_loads(r.out, 0, NULL);
 	assert_non_null(j);
@@ -445,8 +412,8 @@ static void test_show(void **state)
 static void test_show_other_org(void **state)
 {
 	(void)state;
-	char *theirs = take(S.tok_globex, "active", NULL);
-	Run r = RUN(S.tok_acme, "show", theirs);
+	char *theirs = take(S->tok_globex, "active", NULL);
+	Run r = RUN(S->tok_acme, "show", theirs);
 	expect_rc(&r, 1);
 	assert_non_null(strcasestr(r.err, "not found"));
 	assert_null(strstr(r.out, theirs));
@@ -459,20 +426,20 @@ static void test_show_other_org(void **state)
 static void test_release(void **state)
 {
 	(void)state;
-	char *id = take(S.tok_acme, "active", "acme-dev");
-	Run r = RUN(S.tok_acme, "release", id, "--yes");
+	char *id = take(S->tok_acme, "active", "acme-dev");
+	Run r = RUN(S->tok_acme, "release", id, "--yes");
 	expect_rc(&r, 0);
 	assert_non_null(strstr(r.out, "accepted"));
 	char *task = task_in(r.out);
 	run_done(&r);
-	const char *st = state_of(id, S.tok_acme);
+	const char *st = state_of(id, S->tok_acme);
 	if (strcmp(st, "releasing") != 0 && strcmp(st, "released") != 0)
 		fail_msg("after release the allocation is %s", st);
 	check_task(task, "release", id);
 	free(task);
 
-	wait_for(id, S.tok_acme, "released");
-	r = RUN(S.tok_acme, "release", id, "--yes");
+	apifx_wait_state(id, S->tok_acme, "released");
+	r = RUN(S->tok_acme, "release", id, "--yes");
 	expect_rc(&r, 1);
 	/* The server's 409 and its message naming the current state. */
 	assert_non_null(strstr(r.err, "409"));
@@ -484,21 +451,21 @@ static void test_release(void **state)
 static void test_restart(void **state)
 {
 	(void)state;
-	char *id = take(S.tok_acme, "active", "acme-dev");
-	Run r = RUN(S.tok_acme, "restart", id, "--yes");
+	char *id = take(S->tok_acme, "active", "acme-dev");
+	Run r = RUN(S->tok_acme, "restart", id, "--yes");
 	expect_rc(&r, 0);
 	assert_non_null(strstr(r.out, "restart accepted"));
 	char *task = task_in(r.out);
 	check_task(task, "restart", id);
 	free(task);
 	run_done(&r);
-	wait_for(id, S.tok_acme, "active,restart_failed");
+	apifx_wait_state(id, S->tok_acme, "active,restart_failed");
 	free(id);
 }
 
 static bool audit_has(const char *target, const char *reason)
 {
-	json_t *j = get_ok("/api/v1/admin/audit-logs?limit=500", S.tok_ops), *it;
+	json_t *j = apifx_get_ok("/api/v1/admin/audit-logs?limit=500", S->tok_ops), *it;
 	size_t i;
 	bool found = false;
 	json_array_foreach(json_object_get(j, "items"), i, it) {
@@ -517,22 +484,22 @@ static void test_force_release(void **state)
 {
 	(void)state;
 	const char *reason = "cli test: storage detach confirmed by hand";
-	char *id = take(S.tok_acme, "release_failed", "acme-dev");
+	char *id = take(S->tok_acme, "release_failed", "acme-dev");
 
 	/* A plain user: the server's 403, nothing changes. */
-	Run r = RUN(S.tok_acme, "force-release", id, "--reason", reason);
+	Run r = RUN(S->tok_acme, "force-release", id, "--reason", reason);
 	expect_rc(&r, 1);
 	assert_non_null(strstr(r.err, "403"));
 	run_done(&r);
-	assert_string_equal(state_of(id, S.tok_acme), "release_failed");
+	assert_string_equal(state_of(id, S->tok_acme), "release_failed");
 	assert_false(audit_has(id, reason));
 
-	r = RUN(S.tok_ops, "force-release", id, "--reason", reason);
+	r = RUN(S->tok_ops, "force-release", id, "--reason", reason);
 	expect_rc(&r, 0);
 	assert_non_null(strstr(r.out, "force-release accepted"));
 	run_done(&r);
 	assert_true(audit_has(id, reason));
-	wait_for(id, S.tok_acme, "released");
+	apifx_wait_state(id, S->tok_acme, "released");
 	free(id);
 }
 
@@ -546,7 +513,7 @@ static void test_events_since_json(void **state)
 		since = 0;
 	char arg[32];
 	snprintf(arg, sizeof arg, "%lld", since);
-	Run r = RUN(S.tok_acme, "events", "--since", arg, "--json");
+	Run r = RUN(S->tok_acme, "events", "--since", arg, "--json");
 	expect_rc(&r, 0);
 	int lines = 0;
 	long long prev = since;
@@ -598,19 +565,19 @@ static void await_line(Child *ch, const char *const *needles)
 static void test_events_follow(void **state)
 {
 	(void)state;
-	char *id = take(S.tok_acme, "active", "acme-dev");
+	char *id = take(S->tok_acme, "active", "acme-dev");
 	char since[32];
 	snprintf(since, sizeof since, "%lld", newest_event_id());
 	const char *args[] = { "events", "--since", since, "--follow", "--json", NULL };
 	Child ch;
-	child_start(&ch, S.tok_acme, S.base, args);
+	child_start(&ch, S->tok_acme, S->base, args);
 
 	/* Released through the API, not the CLI: the event has to come over the stream
 	 * (or the backlog, if the release wins the race: --since covers both). */
 	char path[128];
 	snprintf(path, sizeof path, "/api/v1/allocations/%s/release", id);
 	ApiResp resp;
-	assert_int_equal(api_post(&S, path, S.tok_acme, "{}", &resp), 0);
+	assert_int_equal(api_post(S, path, S->tok_acme, "{}", &resp), 0);
 	assert_int_equal(resp.status, 202);
 	api_resp_done(&resp);
 	char want_id[64];
@@ -664,11 +631,11 @@ static void test_unreachable(void **state)
 	char url[64];
 	snprintf(url, sizeof url, "http://127.0.0.1:%d", ntohs(sa.sin_port));
 	/* run_api bounds the run: hanging fails the test. */
-	Run r = run_api(S.tok_acme, url, "ls", (const char *)NULL);
+	Run r = run_api(S->tok_acme, url, "ls", (const char *)NULL);
 	expect_rc(&r, 3);
 	assert_non_null(strstr(r.err, "cannot reach"));
 	run_done(&r);
-	r = run_api(S.tok_acme, url, "events", "--follow", (const char *)NULL);
+	r = run_api(S->tok_acme, url, "events", "--follow", (const char *)NULL);
 	expect_rc(&r, 3);
 	run_done(&r);
 }
@@ -703,7 +670,7 @@ static void test_usage_errors(void **state)
 			args[n++] = cases[i][k];
 		args[n] = NULL;
 		Child ch;
-		child_start(&ch, S.tok_acme, S.base, args);
+		child_start(&ch, S->tok_acme, S->base, args);
 		int rc = child_finish(&ch);
 		if (rc != 2)
 			fail_msg("case %zu (%s %s): exit %d, want 2; stderr:\n%s", i, args[0], args[1] ? args[1] : "", rc,
@@ -733,7 +700,7 @@ static void test_no_token_in_output(void **state)
 	expect_rc(&r, 3);
 	check_no_token(r.err);
 	run_done(&r);
-	r = RUN(S.tok_acme, "force-release", "al_nope", "--reason", "x");
+	r = RUN(S->tok_acme, "force-release", "al_nope", "--reason", "x");
 	expect_rc(&r, 1);
 	check_no_token(r.err);
 	run_done(&r);
@@ -749,7 +716,7 @@ static json_t *alloc_json(const char *id)
 {
 	char path[128];
 	snprintf(path, sizeof path, "/api/v1/allocations/%s", id);
-	return get_ok(path, S.tok_acme);
+	return apifx_get_ok(path, S->tok_acme);
 }
 
 /* "allocation   al_..." out of launch's receipt; heap string. */
@@ -765,7 +732,7 @@ static char *alloc_in(const char *text)
 static void test_launch_by_names(void **state)
 {
 	(void)state;
-	Run r = RUN(S.tok_acme, "launch", "--name", "cli-names-1", "--sku", "A100 80GB slice", "--gpus", "2",
+	Run r = RUN(S->tok_acme, "launch", "--name", "cli-names-1", "--sku", "A100 80GB slice", "--gpus", "2",
 	            "--image", "Ubuntu 22.04 + CUDA 12.4", "--network", "default", "--key", "laptop,key_acme_dev_ci",
 	            "--storage", "data:100:/mnt/data", "--runtime", "pytorch");
 	expect_rc(&r, 0);
@@ -798,7 +765,7 @@ static void test_launch_by_names(void **state)
 	free(id);
 
 	/* --json: the receipt as one JSON object. */
-	r = RUN(S.tok_acme, "launch", "--name", "cli-json-1", "--sku", "sku_l40s_slice", "--gpus", "1", "--image",
+	r = RUN(S->tok_acme, "launch", "--name", "cli-json-1", "--sku", "sku_l40s_slice", "--gpus", "1", "--image",
 	        "img_ngc_pytorch_2409", "--network", "acme-private", "--key", "ci-runner", "--json");
 	expect_rc(&r, 0);
 	json_t *rc = json_loads(r.out, 0, NULL);
@@ -812,23 +779,18 @@ static void test_launch_by_names(void **state)
 static void test_launch_sold_out(void **state)
 {
 	(void)state;
-	json_t *before = api_snapshot(&S);
-	Run r = RUN(S.tok_acme, "launch", "--name", "cli-soldout", "--sku", "L40S node", "--gpus", "8", "--image",
+	json_t *before = apifx_snapshot();
+	Run r = RUN(S->tok_acme, "launch", "--name", "cli-soldout", "--sku", "L40S node", "--gpus", "8", "--image",
 	            "img_ubuntu2204_cuda124", "--network", "default", "--key", "laptop");
 	expect_rc(&r, 1);
 	assert_non_null(strstr(r.err, "sold out"));
 	assert_non_null(strstr(r.err, "pick another SKU")); /* the server's suggestion */
 	assert_non_null(strstr(r.err, "sold_out"));
 	run_done(&r);
-	json_t *after = api_snapshot(&S);
-	char why[256];
-	if (!api_snapshot_unchanged(before, after, why, sizeof why))
-		fail_msg("a refused launch changed something: %s", why);
-	json_decref(before);
-	json_decref(after);
+	apifx_check_unchanged(before, "a refused launch");
 
 	/* Another precheck: a GPU count the SKU does not offer. */
-	r = RUN(S.tok_acme, "launch", "--name", "cli-count", "--sku", "sku_a100_slice", "--gpus", "3", "--image",
+	r = RUN(S->tok_acme, "launch", "--name", "cli-count", "--sku", "sku_a100_slice", "--gpus", "3", "--image",
 	        "img_ubuntu2204_cuda124", "--network", "default", "--key", "laptop");
 	expect_rc(&r, 1);
 	assert_non_null(strstr(r.err, "invalid_gpu_count"));
@@ -838,8 +800,8 @@ static void test_launch_sold_out(void **state)
 static void test_launch_unknown_names(void **state)
 {
 	(void)state;
-	json_t *before = api_snapshot(&S);
-	Run r = RUN(S.tok_acme, "launch", "--name", "cli-unknown", "--sku", "A100 80GB slice", "--gpus", "1",
+	json_t *before = apifx_snapshot();
+	Run r = RUN(S->tok_acme, "launch", "--name", "cli-unknown", "--sku", "A100 80GB slice", "--gpus", "1",
 	            "--image", "Windows 95", "--network", "globex-lab", "--key", "laptop");
 	expect_rc(&r, 2);
 	/* What exists is listed, by id and name; another org's network is not. */
@@ -850,12 +812,7 @@ static void test_launch_unknown_names(void **state)
 	assert_non_null(strstr(r.err, "net_acme_private"));
 	assert_null(strstr(r.err, "net_globex_lab"));
 	run_done(&r);
-	json_t *after = api_snapshot(&S);
-	char why[256];
-	if (!api_snapshot_unchanged(before, after, why, sizeof why))
-		fail_msg("a refused launch changed something: %s", why);
-	json_decref(before);
-	json_decref(after);
+	apifx_check_unchanged(before, "a refused launch");
 }
 
 /* --runtime names what GET /runtimes lists: an older version of a bundle by
@@ -864,7 +821,7 @@ static void test_launch_unknown_names(void **state)
 static void test_launch_runtime(void **state)
 {
 	(void)state;
-	Run r = RUN(S.tok_acme, "launch", "--name", "cli-rt-23", "--sku", "A100 80GB slice", "--gpus", "1",
+	Run r = RUN(S->tok_acme, "launch", "--name", "cli-rt-23", "--sku", "A100 80GB slice", "--gpus", "1",
 	            "--image", "img_ubuntu2204_cuda124", "--network", "default", "--key", "laptop", "--runtime",
 	            "pytorch:2.3");
 	expect_rc(&r, 0);
@@ -879,8 +836,8 @@ static void test_launch_runtime(void **state)
 
 	static const char *const unknown[] = { "nosuch", "pytorch:9.9" };
 	for (size_t i = 0; i < QD_ARRAY_LEN(unknown); i++) {
-		json_t *before = api_snapshot(&S);
-		r = RUN(S.tok_acme, "launch", "--name", "cli-rt-nosuch", "--sku", "A100 80GB slice", "--gpus", "1",
+		json_t *before = apifx_snapshot();
+		r = RUN(S->tok_acme, "launch", "--name", "cli-rt-nosuch", "--sku", "A100 80GB slice", "--gpus", "1",
 		        "--image", "img_ubuntu2204_cuda124", "--network", "default", "--key", "laptop", "--runtime",
 		        unknown[i]);
 		expect_rc(&r, 2);
@@ -893,26 +850,21 @@ static void test_launch_runtime(void **state)
 			if (!strstr(r.err, listed[k]))
 				fail_msg("--runtime %s: '%s' is not in the list:\n%s", unknown[i], listed[k], r.err);
 		run_done(&r);
-		json_t *after = api_snapshot(&S);
-		char why[256];
-		if (!api_snapshot_unchanged(before, after, why, sizeof why))
-			fail_msg("a refused launch changed something: %s", why);
-		json_decref(before);
-		json_decref(after);
+		apifx_check_unchanged(before, "a refused launch");
 	}
 }
 
 static void test_launch_wait(void **state)
 {
 	(void)state;
-	Run r = RUN(S.tok_acme, "launch", "--name", "cli-wait-1", "--sku", "H100 SXM slice", "--gpus", "1", "--image",
+	Run r = RUN(S->tok_acme, "launch", "--name", "cli-wait-1", "--sku", "H100 SXM slice", "--gpus", "1", "--image",
 	            "Ubuntu 24.04 + CUDA 12.6", "--network", "default", "--key", "laptop", "--wait");
 	expect_rc(&r, 0);
 	char *id = alloc_in(r.out);
 	assert_non_null(strstr(r.out, "provisioning"));
 	assert_non_null(strstr(r.out, "active"));
 	run_done(&r);
-	assert_string_equal(state_of(id, S.tok_acme), "active");
+	assert_string_equal(state_of(id, S->tok_acme), "active");
 	free(id);
 }
 
@@ -920,7 +872,7 @@ static void test_launch_wait_failed(void **state)
 {
 	(void)state;
 	ApiResp resp;
-	assert_int_equal(api_post(&S, "/api/v1/admin/faults", S.tok_ops,
+	assert_int_equal(api_post(S, "/api/v1/admin/faults", S->tok_ops,
 	                          "{\"kind\":\"provision_fail\",\"reason_code\":\"image_pull_failed\","
 	                          "\"message\":\"registry said no\",\"count\":1}",
 	                          &resp),
@@ -928,13 +880,13 @@ static void test_launch_wait_failed(void **state)
 	if (resp.status < 200 || resp.status > 299)
 		fail_msg("fault injection: %ld %s", resp.status, resp.raw ? resp.raw : "");
 	api_resp_done(&resp);
-	Run r = RUN(S.tok_acme, "launch", "--name", "cli-wait-fail", "--sku", "sku_a100_slice", "--gpus", "1",
+	Run r = RUN(S->tok_acme, "launch", "--name", "cli-wait-fail", "--sku", "sku_a100_slice", "--gpus", "1",
 	            "--image", "img_ubuntu2204_cuda124", "--network", "net_default", "--key", "laptop", "--wait");
 	expect_rc(&r, 1);
 	assert_non_null(strstr(r.out, "failed"));
 	assert_non_null(strstr(r.err, "image_pull_failed"));
 	char *id = alloc_in(r.out);
-	assert_string_equal(state_of(id, S.tok_acme), "failed");
+	assert_string_equal(state_of(id, S->tok_acme), "failed");
 	free(id);
 	run_done(&r);
 }
@@ -943,7 +895,7 @@ static void test_launch_wait_failed(void **state)
 
 static size_t api_node_count(const char *token)
 {
-	json_t *j = get_ok("/api/v1/nodes?limit=500", token);
+	json_t *j = apifx_get_ok("/api/v1/nodes?limit=500", token);
 	size_t n = json_array_size(json_object_get(j, "items"));
 	json_decref(j);
 	return n;
@@ -952,7 +904,7 @@ static size_t api_node_count(const char *token)
 static void test_nodes(void **state)
 {
 	(void)state;
-	const char *tokens[] = { S.tok_acme, S.tok_ops };
+	const char *tokens[] = { S->tok_acme, S->tok_ops };
 	for (size_t t = 0; t < QD_ARRAY_LEN(tokens); t++) {
 		size_t want = api_node_count(tokens[t]);
 		assert_true(want > 0);
@@ -1000,5 +952,5 @@ int main(void)
 		cmocka_unit_test(test_launch_wait_failed),
 		cmocka_unit_test(test_nodes),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, apifx_setup, teardown);
 }

@@ -16,9 +16,9 @@
 
 #include "common/util.h"
 #include "net/termclient.h"
-#include "tests/api/apitest.h"
+#include "tests/api/fixture.h"
 
-static ApiServer srv;
+static ApiServer *const S = &apifx_srv;
 
 typedef struct {
 	TermClient *c;
@@ -79,7 +79,7 @@ static void on_state(void *ud, TermClientState st, int http, const char *why)
 			/* Let the shell start before the allocation goes away. */
 			usleep(200 * 1000);
 			snprintf(path, sizeof(path), "/api/v1/allocations/%s/release", r->release_id);
-			api_post(&srv, path, srv.tok_acme, NULL, &resp);
+			api_post(S, path, S->tok_acme, NULL, &resp);
 			api_resp_done(&resp);
 		}
 		return;
@@ -115,26 +115,11 @@ static void run(Run *r, const char *url, const char *token)
 	qdbuf_cstr(&r->out);
 }
 
-/* First allocation of acme in a given state. */
-static char *find_alloc(const char *state)
+/* Only the owner (or an admin) may open a shell: the first allocation in
+ * `state` that acme-dev owns, NULL when none. */
+static char *acme_alloc(const char *state)
 {
-	char path[128];
-	ApiResp resp;
-	json_t *items;
-	char *id = NULL;
-
-	snprintf(path, sizeof(path), "/api/v1/allocations?state=%s&limit=50", state);
-	api_get(&srv, path, srv.tok_acme, &resp);
-	items = json_object_get(resp.json, "items");
-	/* Only the owner (or an admin) may open a shell: pick one acme-dev owns. */
-	for (size_t i = 0; i < json_array_size(items) && !id; i++) {
-		json_t *a = json_array_get(items, i);
-		const char *owner = json_string_value(json_object_get(json_object_get(a, "owner"), "name"));
-		if (owner && strcmp(owner, "acme-dev") == 0)
-			id = xstrdup(json_string_value(json_object_get(a, "id")));
-	}
-	api_resp_done(&resp);
-	return id;
+	return apifx_alloc(S->tok_acme, state, "acme-dev");
 }
 
 static long mint(const char *id, const char *token, char *tok, size_t toksz, char *url, size_t urlsz)
@@ -144,7 +129,7 @@ static long mint(const char *id, const char *token, char *tok, size_t toksz, cha
 	long status;
 
 	snprintf(path, sizeof(path), "/api/v1/allocations/%s/terminal-token", id);
-	api_post(&srv, path, token, NULL, &resp);
+	api_post(S, path, token, NULL, &resp);
 	status = resp.status;
 	if (status == 201) {
 		qd_strlcpy(tok, json_string_value(json_object_get(resp.json, "token")) ?: "", toksz);
@@ -154,27 +139,14 @@ static long mint(const char *id, const char *token, char *tok, size_t toksz, cha
 	return status;
 }
 
-static int setup(void **state)
-{
-	(void)state;
-	return apitest_start(&srv, NULL);
-}
-
-static int teardown(void **state)
-{
-	(void)state;
-	apitest_cleanup(&srv);
-	return 0;
-}
-
 static void test_run_command_and_reuse(void **state)
 {
-	char *id = find_alloc("active"), tok[256], url[256];
+	char *id = acme_alloc("active"), tok[256], url[256];
 	Run r = {.input = "echo hi; exit 3\r"}, again = {0};
 	(void)state;
 
 	assert_non_null(id);
-	assert_int_equal(mint(id, srv.tok_acme, tok, sizeof(tok), url, sizeof(url)), 201);
+	assert_int_equal(mint(id, S->tok_acme, tok, sizeof(tok), url, sizeof(url)), 201);
 	run(&r, url, tok);
 	assert_true(r.open);
 	assert_int_equal(r.final, TERMCLIENT_ENDED);
@@ -194,28 +166,28 @@ static void test_run_command_and_reuse(void **state)
 
 static void test_refusals(void **state)
 {
-	char *id = find_alloc("active"), *gone = find_alloc("released"), tok[256], url[256];
+	char *id = acme_alloc("active"), *gone = acme_alloc("released"), tok[256], url[256];
 	WsClient ws;
 	Run r = {0};
 	(void)state;
 
 	assert_non_null(id);
 	/* Another org's allocation does not exist for them. */
-	assert_int_equal(mint(id, srv.tok_globex, tok, sizeof(tok), url, sizeof(url)), 404);
+	assert_int_equal(mint(id, S->tok_globex, tok, sizeof(tok), url, sizeof(url)), 404);
 	if (gone)
-		assert_int_equal(mint(gone, srv.tok_acme, tok, sizeof(tok), url, sizeof(url)), 409);
+		assert_int_equal(mint(gone, S->tok_acme, tok, sizeof(tok), url, sizeof(url)), 409);
 	/* Missing and garbled tokens are refused before the upgrade. */
-	assert_int_equal(ws_connect(&ws, srv.port, "/api/v1/terminal", NULL, "v5.channel.k8s.io"), -1);
+	assert_int_equal(ws_connect(&ws, S->port, "/api/v1/terminal", NULL, "v5.channel.k8s.io"), -1);
 	assert_int_equal(ws.status, 401);
 	ws_close(&ws);
-	snprintf(url, sizeof(url), "ws://127.0.0.1:%d/api/v1/terminal", srv.port);
+	snprintf(url, sizeof(url), "ws://127.0.0.1:%d/api/v1/terminal", S->port);
 	run(&r, url, "not-a-real-token");
 	assert_int_equal(r.final, TERMCLIENT_LOST);
 	assert_int_equal(r.http, 401);
 	qdbuf_done(&r.out);
 	/* The path is matched exactly: a valid token on another path is not consumed. */
-	assert_int_equal(mint(id, srv.tok_acme, tok, sizeof(tok), url, sizeof(url)), 201);
-	assert_int_equal(ws_connect(&ws, srv.port, "/api/v1/terminal?x=1", tok, "v5.channel.k8s.io"),
+	assert_int_equal(mint(id, S->tok_acme, tok, sizeof(tok), url, sizeof(url)), 201);
+	assert_int_equal(ws_connect(&ws, S->port, "/api/v1/terminal?x=1", tok, "v5.channel.k8s.io"),
 	                 -1);
 	assert_int_equal(ws.status, 404);
 	ws_close(&ws);
@@ -244,14 +216,14 @@ static void send_frame(int fd, const uint8_t *data, size_t len)
 
 static void test_oversized_frame_closes(void **state)
 {
-	char *id = find_alloc("active"), tok[256], url[256], *msg = NULL;
+	char *id = acme_alloc("active"), tok[256], url[256], *msg = NULL;
 	static uint8_t big[70000];
 	WsClient ws;
 	int code = 0, rc;
 	(void)state;
 
-	assert_int_equal(mint(id, srv.tok_acme, tok, sizeof(tok), url, sizeof(url)), 201);
-	assert_int_equal(ws_connect(&ws, srv.port, "/api/v1/terminal", tok, "v5.channel.k8s.io"), 0);
+	assert_int_equal(mint(id, S->tok_acme, tok, sizeof(tok), url, sizeof(url)), 201);
+	assert_int_equal(ws_connect(&ws, S->port, "/api/v1/terminal", tok, "v5.channel.k8s.io"), 0);
 	send_frame(ws.fd, big, sizeof(big)); /* channel 0 + 69999 bytes: over the 64 KiB cap */
 	do {
 		free(msg);
@@ -266,11 +238,11 @@ static void test_oversized_frame_closes(void **state)
 
 static void test_release_ends_session(void **state)
 {
-	char *id = find_alloc("active"), tok[256], url[256];
+	char *id = acme_alloc("active"), tok[256], url[256];
 	Run r = {0};
 	(void)state;
 
-	assert_int_equal(mint(id, srv.tok_acme, tok, sizeof(tok), url, sizeof(url)), 201);
+	assert_int_equal(mint(id, S->tok_acme, tok, sizeof(tok), url, sizeof(url)), 201);
 	r.release_id = id;
 	run(&r, url, tok);
 	assert_true(r.open);
@@ -291,5 +263,5 @@ int main(void)
 	    cmocka_unit_test(test_oversized_frame_closes),
 	    cmocka_unit_test(test_release_ends_session),
 	};
-	return cmocka_run_group_tests(tests, setup, teardown);
+	return cmocka_run_group_tests(tests, apifx_setup, apifx_cleanup);
 }

@@ -20,69 +20,35 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "tests/screen/harness.h"
+#include "tests/screen/scenario.h"
 
-/* Generous: a wait only takes this long when the test is failing anyway. */
-#define T 15000
+#define T SC_WAIT_MS
 
-#define LIVE "\xe2\x97\x8f live"
-#define ACTIVE "\xe2\x97\x8f active"
+#define ACTIVE SC_ACTIVE
 #define SEP "\xc2\xb7"
-
-static int teardown(void **state)
-{
-	Hs *h = *state;
-	hs_stop(&h);
-	*state = NULL;
-	return 0;
-}
 
 static Hs *console(void **state, const char *user)
 {
 	HsOpts o = {.rows = 40, .cols = 120, .user = user};
-	Hs *h = hs_start(&o);
-	assert_non_null(h);
-	*state = h;
-	assert_true(hs_wait_text(h, LIVE, T));
+	Hs *h = sc_console(state, &o);
 	assert_true(hs_wait_idle(h, 300, T));
 	return h;
-}
-
-static json_t *api(Hs *h, const char *method, const char *path, const char *body, long expect)
-{
-	long status = 0;
-	char *text = hs_api(h, method, path, body, &status);
-	if (status != expect)
-		fprintf(stderr, "%s %s: status %ld, wanted %ld: %s\n", method, path, status, expect,
-		        text ? text : "(no body)");
-	assert_int_equal(status, expect);
-	json_error_t jerr;
-	json_t *j = json_loads(text, 0, &jerr);
-	free(text);
-	assert_non_null(j);
-	return j;
-}
-
-static const char *jstr(json_t *o, const char *key)
-{
-	const char *s = json_string_value(json_object_get(o, key));
-	return s ? s : "";
 }
 
 /* o.outer.id ("" when absent or null). */
 static const char *jid(json_t *o, const char *outer)
 {
-	return jstr(json_object_get(o, outer), "id");
+	return sc_jstr(json_object_get(o, outer), "id");
 }
 
 /* The caller's allocation called `name` (a new reference), or NULL. */
 static json_t *find_alloc(Hs *h, const char *name)
 {
-	json_t *all = api(h, "GET", "/api/v1/allocations?limit=500", NULL, 200);
+	json_t *all = sc_api(h, "GET", "/api/v1/allocations?limit=500", NULL, 200);
 	json_t *found = NULL, *a;
 	size_t i;
 	json_array_foreach(json_object_get(all, "items"), i, a) {
-		if (strcmp(jstr(a, "name"), name) == 0) {
+		if (strcmp(sc_jstr(a, "name"), name) == 0) {
 			found = json_incref(a);
 			break;
 		}
@@ -95,18 +61,11 @@ static json_t *find_alloc(Hs *h, const char *name)
  * the selection marker) and a state follows as glyph + word. -1: none. */
 static int alloc_row(Hs *h, const char *name)
 {
-	static const char *const states[] = {"active", "provisioning", "restarting", "restart_failed",
-	                                     "releasing", "release_failed", "released", "failed"};
 	for (int r = 0; r < hs_rows(h); r++) {
 		const char *row = hs_row(h, r);
 		const char *p = strstr(row, name);
-		if (!p || p - row > 4)
-			continue;
-		for (size_t i = 0; i < sizeof states / sizeof states[0]; i++) {
-			const char *w = strstr(p, states[i]);
-			if (w && w - row >= 4 && w[-1] == ' ' && (unsigned char)w[-2] >= 0x80)
-				return r;
-		}
+		if (p && p - row <= 4 && sc_is_state_row(row))
+			return r;
 	}
 	return -1;
 }
@@ -271,7 +230,7 @@ static void test_launch_every_step(void **state)
 	/* What was asked for is what the server holds. */
 	a = find_alloc(h, name);
 	assert_non_null(a);
-	assert_string_equal(jstr(a, "state"), "active");
+	assert_string_equal(sc_jstr(a, "state"), "active");
 	assert_string_equal(jid(a, "sku"), "sku_h100_slice");
 	assert_int_equal(json_integer_value(json_object_get(a, "gpu_count")), 2);
 	assert_string_equal(jid(a, "image"), "img_ubuntu2404_cuda126");
@@ -284,8 +243,8 @@ static void test_launch_every_step(void **state)
 	json_t *storage = json_object_get(a, "storage");
 	assert_true(!storage || json_is_null(storage) || json_array_size(storage) == 0);
 	json_t *runtime = json_object_get(a, "runtime");
-	assert_string_equal(jstr(runtime, "bundle"), "vllm");
-	assert_string_equal(jstr(runtime, "version"), "0.6");
+	assert_string_equal(sc_jstr(runtime, "bundle"), "vllm");
+	assert_string_equal(sc_jstr(runtime, "version"), "0.6");
 	json_decref(a);
 }
 
@@ -295,7 +254,7 @@ static void test_launch_every_step(void **state)
 static void test_sold_out_cannot_be_chosen(void **state)
 {
 	Hs *h = console(state, "ops");
-	json_t *skus = api(h, "GET", "/api/v1/skus", NULL, 200);
+	json_t *skus = sc_api(h, "GET", "/api/v1/skus", NULL, 200);
 	size_t nsku = json_array_size(json_object_get(skus, "items"));
 	int sold_out = -1;
 	json_t *s;
@@ -306,7 +265,7 @@ static void test_sold_out_cannot_be_chosen(void **state)
 	}
 	assert_true(sold_out >= 0); /* the demo has one: the L40S node */
 	char sold_name[64];
-	snprintf(sold_name, sizeof sold_name, "%s " SEP, jstr(json_array_get(json_object_get(skus, "items"), (size_t)sold_out), "name"));
+	snprintf(sold_name, sizeof sold_name, "%s " SEP, sc_jstr(json_array_get(json_object_get(skus, "items"), (size_t)sold_out), "name"));
 	json_decref(skus);
 
 	open_wizard(h);
@@ -338,18 +297,18 @@ static void test_sold_out_cannot_be_chosen(void **state)
 	assert_true(hs_wait_gone(h, "Launch workload", T));
 
 	/* Every node stops taking work: every SKU is sold out. */
-	json_t *nodes = api(h, "GET", "/api/v1/nodes?limit=500", NULL, 200);
+	json_t *nodes = sc_api(h, "GET", "/api/v1/nodes?limit=500", NULL, 200);
 	json_t *n;
 	json_array_foreach(json_object_get(nodes, "items"), i, n) {
-		if (strcmp(jstr(n, "state"), "retired") == 0)
+		if (strcmp(sc_jstr(n, "state"), "retired") == 0)
 			continue;
 		char path[160];
-		snprintf(path, sizeof path, "/api/v1/admin/nodes/%s/scheduling", jstr(n, "id"));
-		json_t *r = api(h, "POST", path, "{\"enabled\": false, \"reason\": \"sold-out screen test\"}", 200);
+		snprintf(path, sizeof path, "/api/v1/admin/nodes/%s/scheduling", sc_jstr(n, "id"));
+		json_t *r = sc_api(h, "POST", path, "{\"enabled\": false, \"reason\": \"sold-out screen test\"}", 200);
 		json_decref(r);
 	}
 	json_decref(nodes);
-	skus = api(h, "GET", "/api/v1/skus", NULL, 200);
+	skus = sc_api(h, "GET", "/api/v1/skus", NULL, 200);
 	json_array_foreach(json_object_get(skus, "items"), i, s)
 		assert_false(json_is_true(json_object_get(s, "available")));
 	json_decref(skus);
@@ -435,27 +394,27 @@ static void test_restart_confirm_and_live(void **state)
 	assert_true(hs_wait_text(h, ACTIVE, T));
 	/* One of acme-dev's own active allocations, with a name unique enough
 	 * for the filter to leave its row alone. */
-	json_t *all = api(h, "GET", "/api/v1/allocations?limit=500", NULL, 200);
+	json_t *all = sc_api(h, "GET", "/api/v1/allocations?limit=500", NULL, 200);
 	char name[128] = "", id[64] = "", me[64] = "";
-	json_t *who = api(h, "GET", "/api/v1/me", NULL, 200);
-	snprintf(me, sizeof me, "%s", jstr(json_object_get(who, "user"), "id"));
+	json_t *who = sc_api(h, "GET", "/api/v1/me", NULL, 200);
+	snprintf(me, sizeof me, "%s", sc_jstr(json_object_get(who, "user"), "id"));
 	json_decref(who);
 	size_t i, k;
 	json_t *a, *b;
 	json_array_foreach(json_object_get(all, "items"), i, a) {
-		const char *n = jstr(a, "name");
-		if (strcmp(jstr(a, "state"), "active") || strlen(n) < 4)
+		const char *n = sc_jstr(a, "name");
+		if (strcmp(sc_jstr(a, "state"), "active") || strlen(n) < 4)
 			continue;
 		if (strcmp(jid(a, "owner"), me) != 0)
 			continue;
 		bool unique = true;
 		json_array_foreach(json_object_get(all, "items"), k, b) {
-			if (k != i && strstr(jstr(b, "name"), n))
+			if (k != i && strstr(sc_jstr(b, "name"), n))
 				unique = false;
 		}
 		if (unique) {
 			snprintf(name, sizeof name, "%s", n);
-			snprintf(id, sizeof id, "%s", jstr(a, "id"));
+			snprintf(id, sizeof id, "%s", sc_jstr(a, "id"));
 			break;
 		}
 	}
@@ -481,8 +440,8 @@ static void test_restart_confirm_and_live(void **state)
 	assert_true(hs_wait_text(h, "restart cancelled", T));
 	char path[160];
 	snprintf(path, sizeof path, "/api/v1/allocations/%s", id);
-	a = api(h, "GET", path, NULL, 200);
-	assert_string_equal(jstr(a, "state"), "active");
+	a = sc_api(h, "GET", path, NULL, 200);
+	assert_string_equal(sc_jstr(a, "state"), "active");
 	json_decref(a);
 
 	/* Again, onto Restart: restarting, then active again, live. */
@@ -507,18 +466,18 @@ static void test_restart_confirm_and_live(void **state)
 		}
 		hs_pump(h, 100);
 	}
-	a = api(h, "GET", path, NULL, 200);
-	assert_string_equal(jstr(a, "state"), "active");
+	a = sc_api(h, "GET", path, NULL, 200);
+	assert_string_equal(sc_jstr(a, "state"), "active");
 	json_decref(a);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_launch_every_step, teardown),
-		cmocka_unit_test_teardown(test_sold_out_cannot_be_chosen, teardown),
-		cmocka_unit_test_teardown(test_refusal_keeps_values, teardown),
-		cmocka_unit_test_teardown(test_restart_confirm_and_live, teardown),
+		cmocka_unit_test_teardown(test_launch_every_step, sc_teardown),
+		cmocka_unit_test_teardown(test_sold_out_cannot_be_chosen, sc_teardown),
+		cmocka_unit_test_teardown(test_refusal_keeps_values, sc_teardown),
+		cmocka_unit_test_teardown(test_restart_confirm_and_live, sc_teardown),
 	};
 	/* QD_TEST_FILTER=test_refusal_keeps_values runs one scenario (a glob). */
 	const char *only = getenv("QD_TEST_FILTER");
