@@ -1015,10 +1015,17 @@ static void l_free(void *obj)
 static void l_describe(void *obj, char *mode, size_t msz, char *hints, size_t hsz)
 {
 	Launch *l = obj;
-	const char *sp = app_ascii(l->app) ? "|" : "·";
+	const ViewHint h[] = {
+		{ACTION_NEXT_FIELD, "next field"},
+		{ACTION_SUBMIT, l->step == ST_REVIEW ? "launch" : "next"},
+		{ACTION_CANCEL, l->step == ST_HW ? "leave" : "back"},
+	};
 	snprintf(mode, msz, "Launch");
-	snprintf(hints, hsz, "Tab next field %s ←/→ change %s Enter %s %s Esc %s", sp, sp,
-	         l->step == ST_REVIEW ? "launch" : "next", sp, l->step == ST_HW ? "leave" : "back");
+	views_hints(l->app, "form", h, QD_ARRAY_LEN(h), hints, hsz);
+	/* Choices move with the arrow keys inside the select field itself. */
+	size_t n = strlen(hints);
+	snprintf(hints + n, hsz - n, " %s %s change", app_ascii(l->app) ? "|" : "·",
+	         app_ascii(l->app) ? "Left/Right" : "←/→");
 }
 
 static bool l_cursor(void *obj, int *y, int *x)

@@ -306,9 +306,11 @@ static void si_free(void *obj)
 static void si_describe(void *obj, char *mode, size_t msz, char *hints, size_t hsz)
 {
 	SignIn *si = obj;
-	const char *sep = app_ascii(si->app) ? "|" : "·";
+	static const ViewHint h[] = {
+		{ACTION_NEXT_FIELD, "next field"}, {ACTION_SUBMIT, "sign in"}, {ACTION_CANCEL, "cancel"},
+	};
 	snprintf(mode, msz, "Sign in");
-	snprintf(hints, hsz, "Tab next field %s Enter sign in %s Esc cancel", sep, sep);
+	views_hints(si->app, "form", h, QD_ARRAY_LEN(h), hints, hsz);
 }
 
 static bool si_cursor(void *obj, int *y, int *x)
