@@ -89,6 +89,33 @@ static const Allocation *row_alloc(const Workbench *wb, size_t row)
 	return store_allocation_at(wb->store, wb->rows[row]);
 }
 
+/* Newest first, as the server lists them (created_at DESC, id DESC). */
+static int newest_first(const void *x, const void *y, void *ctx)
+{
+	const Store *st = ctx;
+	const Allocation *a = store_allocation_at(st, *(const size_t *)x);
+	const Allocation *b = store_allocation_at(st, *(const size_t *)y);
+	if (a->created_ms != b->created_ms)
+		return a->created_ms < b->created_ms ? 1 : -1;
+	return -strcmp(a->id, b->id);
+}
+
+/* The store holds records in arrival order: the pages' order, then what
+ * events brought. The unsorted view shows the server's order, so a launch
+ * lands on top, not under the whole fleet. Pages arrive in order, so the
+ * check is one pass and the sort runs only once something new came. */
+static void order_rows(Workbench *wb)
+{
+	bool ordered = true;
+	for (size_t k = 1; k < wb->nrows && ordered; k++)
+		ordered = newest_first(&wb->rows[k - 1], &wb->rows[k], wb->store) <= 0;
+	if (ordered)
+		return;
+	qsort_r(wb->rows, wb->nrows, sizeof *wb->rows, newest_first, wb->store);
+	for (size_t k = 0; k < wb->nrows; k++)
+		wb->pos_of[wb->rows[k]] = (long)k;
+}
+
 static void rebuild_rows(Workbench *wb)
 {
 	size_t n = store_allocation_count(wb->store);
@@ -114,6 +141,7 @@ static void rebuild_rows(Workbench *wb)
 			wb->pos_of[i] = -1;
 		}
 	}
+	order_rows(wb);
 }
 
 static void clear_pending(Workbench *wb)

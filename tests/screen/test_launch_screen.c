@@ -211,6 +211,15 @@ static void test_launch_every_step(void **state)
 		hs_pump(h, 100);
 		r = alloc_row(h, name);
 	}
+	/* Newest first, as the server lists them: the launch lands on top. */
+	int first = -1;
+	for (int k = 0; k < hs_rows(h) && first < 0; k++)
+		if (sc_is_state_row(hs_row(h, k)))
+			first = k;
+	if (r != first) {
+		hs_dump(h, "the new allocation is not the first row");
+		fail_msg("%s is on row %d, the first allocation row is %d", name, r, first);
+	}
 	/* provisioning first, unless the fast reconciler already finished. */
 	const char *row = hs_row(h, r);
 	if (!strstr(row, ACTIVE)) {
