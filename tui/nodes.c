@@ -310,8 +310,10 @@ typedef struct {
 	Table *table;
 	WINDOW *table_win;
 	const ViewsColumnSet *cols; /* the column set shown: cols->ids[col] is the NCol */
-	size_t *rows; /* store node indices */
-	size_t nrows, cap;
+	/* Nodes shown: the store's count when the table last synced, so the
+	 * table never reads a row it has not been told about. Every node is
+	 * listed, in store order, so a row is its store index. */
+	size_t nrows;
 	bool stale;
 	ViewsFilter filter; /* the "/" line (Esc restores the filter it had) */
 	/* Heartbeats move without node.updated events, so the list reads the
@@ -385,21 +387,14 @@ static void nodes_reload(Nodes *ns, const char *cursor)
 	free(path);
 }
 
-static const Node *row_node(const Nodes *ns, size_t row) { return store_node_at(ns->store, ns->rows[row]); }
+static const Node *row_node(const Nodes *ns, size_t row) { return store_node_at(ns->store, row); }
 
 static void nodes_sync(Nodes *ns)
 {
 	if (!ns->stale)
 		return;
 	ns->stale = false;
-	size_t n = store_node_count(ns->store);
-	if (n > ns->cap) {
-		ns->cap = n + 64;
-		ns->rows = xrealloc(ns->rows, ns->cap * sizeof *ns->rows);
-	}
-	for (size_t i = 0; i < n; i++)
-		ns->rows[i] = i;
-	ns->nrows = n;
+	ns->nrows = store_node_count(ns->store);
 	table_refresh(ns->table);
 }
 
@@ -634,7 +629,6 @@ static void nodes_destroy(Widget *w)
 	if (ns->req)
 		api_cancel(ns->req);
 	views_screen_free_windows(&ns->table, &ns->table_win, &ns->base.win);
-	free(ns->rows);
 	views_filter_done(&ns->filter);
 }
 
