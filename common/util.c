@@ -213,3 +213,17 @@ const char *qdbuf_cstr(QdBuf *b)
 	b->data[b->len] = '\0';
 	return b->data;
 }
+
+int qd_xdg_dir(const char *env, const char *home_rel, char *buf, size_t sz)
+{
+	const char *base = getenv(env);
+	const char *home = getenv("HOME");
+	int n;
+	if (base && base[0] == '/')
+		n = snprintf(buf, sz, "%s/quarterdeck", base);
+	else if (home && home[0] == '/')
+		n = snprintf(buf, sz, "%s/%s/quarterdeck", home, home_rel);
+	else
+		return -1;
+	return n > 0 && (size_t)n < sz ? 0 : -1;
+}

@@ -53,4 +53,10 @@ void qdbuf_reset(QdBuf *b);
 /* NUL-terminated view of the buffer (the NUL is not counted in len). */
 const char *qdbuf_cstr(QdBuf *b);
 
+/* quarterdeck's directory under an XDG base directory: "$ENV/quarterdeck",
+ * else "$HOME/<home_rel>/quarterdeck" (home_rel e.g. ".config"). A relative
+ * value is ignored, as the XDG spec says. 0, or -1 when neither is usable or
+ * the path does not fit buf. */
+int qd_xdg_dir(const char *env, const char *home_rel, char *buf, size_t sz);
+
 #endif

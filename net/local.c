@@ -100,18 +100,11 @@ int local_socket_path(char *buf, size_t sz, char *errbuf, size_t errsz)
 
 int local_state_dir(char *buf, size_t sz, char *errbuf, size_t errsz)
 {
-	const char *st = getenv("XDG_STATE_HOME");
-	const char *home = getenv("HOME");
-	int n;
-	if (st && st[0] == '/')
-		n = snprintf(buf, sz, "%s/quarterdeck", st);
-	else if (home && home[0] == '/')
-		n = snprintf(buf, sz, "%s/.local/state/quarterdeck", home);
-	else {
-		snprintf(errbuf, errsz, "neither XDG_STATE_HOME nor HOME is set");
+	if (qd_xdg_dir("XDG_STATE_HOME", ".local/state", buf, sz) < 0) {
+		snprintf(errbuf, errsz, "neither XDG_STATE_HOME nor HOME is set (as an absolute path)");
 		return -1;
 	}
-	if (n < 0 || (size_t)n >= sz || mkdir_p(buf) < 0) {
+	if (mkdir_p(buf) < 0) {
 		snprintf(errbuf, errsz, "cannot create %s", buf);
 		return -1;
 	}

@@ -22,16 +22,7 @@
 
 int tokenfile_config_dir(char *buf, size_t sz)
 {
-	const char *x = getenv("XDG_CONFIG_HOME");
-	const char *home = getenv("HOME");
-	int n;
-	if (x && x[0] == '/')
-		n = snprintf(buf, sz, "%s/quarterdeck", x);
-	else if (home && home[0] == '/')
-		n = snprintf(buf, sz, "%s/.config/quarterdeck", home);
-	else
-		return -1;
-	return n > 0 && (size_t)n < sz ? 0 : -1;
+	return qd_xdg_dir("XDG_CONFIG_HOME", ".config", buf, sz);
 }
 
 static bool space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }

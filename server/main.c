@@ -179,13 +179,10 @@ static int make_parents(const char *path)
 
 static char *default_db_path(void)
 {
-	const char *state = getenv("XDG_STATE_HOME");
-	if (state && state[0] == '/')
-		return xasprintf("%s/quarterdeck/qdeckd.db", state);
-	const char *home = getenv("HOME");
-	if (!home || home[0] != '/')
+	char dir[4096];
+	if (qd_xdg_dir("XDG_STATE_HOME", ".local/state", dir, sizeof dir) < 0)
 		return NULL;
-	return xasprintf("%s/.local/state/quarterdeck/qdeckd.db", home);
+	return xasprintf("%s/qdeckd.db", dir);
 }
 
 static char *default_socket_path(void)

@@ -1097,16 +1097,12 @@ static void load_keys(App *app)
 	int bad = keymap_load_defaults();
 	if (bad > 0)
 		app_message(app, true, "the built-in key bindings have %d bad lines", bad);
-	const char *xdg = getenv("XDG_CONFIG_HOME");
-	const char *home = getenv("HOME");
-	char *path = NULL;
-	if (xdg && *xdg)
-		path = xasprintf("%s/quarterdeck/keys", xdg);
-	else if (home && *home)
-		path = xasprintf("%s/.config/quarterdeck/keys", home);
-	if (path)
+	char dir[4096];
+	if (qd_xdg_dir("XDG_CONFIG_HOME", ".config", dir, sizeof dir) == 0) {
+		char *path = xasprintf("%s/keys", dir);
 		keymap_load_file(path, key_file_error, app);
-	free(path);
+		free(path);
+	}
 }
 
 static bool locale_is_utf8(void)
